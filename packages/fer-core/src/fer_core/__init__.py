@@ -1,0 +1,18 @@
+"""fer-core: hook specs, plugin manager, data layer and trainer of the ``fer`` toolkit."""
+
+from fer_core._version import __version__
+from fer_core.classes import CLASSES, NUM_CLASSES, class_index
+from fer_core.errors import ConfigError, DataError, FerError, PluginError
+from fer_core.hookspecs import hookimpl
+
+__all__ = [
+    "CLASSES",
+    "NUM_CLASSES",
+    "ConfigError",
+    "DataError",
+    "FerError",
+    "PluginError",
+    "__version__",
+    "class_index",
+    "hookimpl",
+]

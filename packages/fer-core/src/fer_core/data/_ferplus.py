@@ -1,0 +1,117 @@
+"""FER+ crowd votes (``fer2013new.csv``): majority labels or vote distributions.
+
+FER+ votes come in their own column order (``neutral, happiness, ...``); they are mapped onto
+the canonical order by name. ``contempt``, ``unknown`` and ``NF`` (not a face) have no canonical
+class: they count towards the total number of votes but never become a label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_core.classes import NUM_CLASSES, class_index
+from fer_core.data._dataset import FerDataset
+from fer_core.data._textfile import csv_rows, open_text, read_header
+from fer_core.errors import DataError
+
+VOTE_COLUMNS = (
+    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+    "contempt", "unknown", "NF",
+)
+_EMOTION_COLUMNS = VOTE_COLUMNS[:7]
+# canonical class index -> column in VOTE_COLUMNS
+_CANONICAL_TO_COLUMN = np.array(
+    [VOTE_COLUMNS.index(c) for c in sorted(_EMOTION_COLUMNS, key=class_index)]
+)
+
+
+@dataclass(frozen=True)
+class FerPlusVotes:
+    """Vote counts ``[N, 10]`` in :data:`VOTE_COLUMNS` order, row-aligned with ``fer2013.csv``."""
+
+    votes: np.ndarray
+    usage: tuple[str, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.votes)
+
+    def distribution(self) -> np.ndarray:
+        """Vote share of each canonical class ``[N, 7]``; rows with no emotion vote are all 0."""
+        emo = self.votes[:, _CANONICAL_TO_COLUMN].astype(np.float64)
+        total = emo.sum(axis=1, keepdims=True)
+        return np.divide(emo, total, out=np.zeros_like(emo), where=total > 0).astype(np.float32)
+
+    def majority(self) -> np.ndarray:
+        """FER+'s majority rule: the class with more than half of *all* votes, else -1.
+
+        Votes for contempt, unknown or not-a-face count in the total, so a face most raters
+        could not read gets -1 rather than a guess.
+        """
+        total = self.votes.sum(axis=1)
+        emo = self.votes[:, _CANONICAL_TO_COLUMN]
+        best = emo.argmax(axis=1)
+        ok = emo.max(axis=1) * 2 > total
+        return np.where(ok, best, -1).astype(np.int64)
+
+
+def read_ferplus_votes(path: str | Path) -> FerPlusVotes:
+    """Read a FER+ vote file (plain or gzipped); bad rows raise DataError naming the row."""
+    path = Path(path)
+    rows: list[list[int]] = []
+    usage: list[str] = []
+    with open_text(path) as text:
+        reader = csv_rows(text)
+        cols = read_header(path, reader, ("Usage", *VOTE_COLUMNS))
+        for row in reader:
+            if not row:
+                continue
+            where = f"{path}: row {len(rows)} (line {reader.line_num})"
+            try:
+                counts = [int(row[cols[c]]) for c in VOTE_COLUMNS]
+            except IndexError:
+                raise DataError(f"{where}: has {len(row)} fields, expected {len(cols) + 1}") from None
+            except ValueError:
+                raise DataError(f"{where}: vote counts must be integers") from None
+            if min(counts) < 0:
+                raise DataError(f"{where}: vote counts must not be negative")
+            rows.append(counts)
+            usage.append(row[cols["Usage"]].strip())
+    if not rows:
+        raise DataError(f"{path}: has a header but no data rows")
+    return FerPlusVotes(np.array(rows, dtype=np.int64), tuple(usage), str(path))
+
+
+def apply_ferplus(dataset: FerDataset, votes: FerPlusVotes, mode: str = "majority") -> FerDataset:
+    """Relabel ``dataset`` (read from ``fer2013.csv``) with FER+ votes, dropping unusable rows.
+
+    ``mode="majority"`` sets hard labels by FER+'s majority rule; ``mode="distribution"`` also
+    sets ``soft_labels`` (vote shares) and labels each row by its most-voted class. Rows with
+    no usable label (no majority, or no emotion vote at all) are dropped.
+    """
+    if len(votes) != len(dataset):
+        raise DataError(
+            f"{votes.source}: has {len(votes)} rows but {dataset.source} has {len(dataset)}; "
+            "FER+ votes line up with fer2013.csv row by row"
+        )
+    if mode == "majority":
+        labels = votes.majority()
+        keep = labels >= 0
+        soft = None
+    elif mode == "distribution":
+        dist = votes.distribution()
+        keep = dist.sum(axis=1) > 0
+        labels = dist.argmax(axis=1)
+        soft = torch.from_numpy(dist)
+    else:
+        raise DataError(f"FER+ mode must be 'majority' or 'distribution', not {mode!r}")
+    relabeled = FerDataset(
+        dataset.images, torch.from_numpy(labels).long().clamp(0, NUM_CLASSES - 1),
+        dataset.split_ids, dataset.split_names, dict(dataset.roles),
+        f"{dataset.source} + {votes.source} ({mode})", dataset.locations, soft,
+    )
+    return relabeled.select_rows(torch.from_numpy(np.flatnonzero(keep)))

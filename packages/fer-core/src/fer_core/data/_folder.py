@@ -1,0 +1,123 @@
+"""FER2013 in the Kaggle folder form: ``<root>/<split>/<emotion>/*.jpg|png``."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from fer_core.classes import class_index
+from fer_core.data._dataset import FerDataset
+from fer_core.errors import DataError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+#: Images larger than this many pixels are refused before decoding (decompression bombs).
+MAX_PIXELS = 64_000_000
+
+# split folder name (lower case) -> role
+_SPLIT_ROLES = {
+    "train": "train", "training": "train",
+    "val": "select", "valid": "select", "validation": "select", "publictest": "select",
+    "test": "report", "privatetest": "report",
+}
+# Kaggle's test/ folder mixes both test splits; its file names say which.
+_PREFIX_SPLITS = {"publictest_": ("PublicTest", "select"), "privatetest_": ("PrivateTest", "report")}
+
+
+def load_image(path: Path, size: int = 48, *, resize: bool = False) -> np.ndarray:
+    """Decode one image file to a uint8 gray ``[size, size]`` array, or raise DataError."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise DataError(f"{path}: image is {w}x{h}, larger than {MAX_PIXELS} pixels; refused")
+            gray = img.convert("L")
+            if gray.size != (size, size):
+                if not resize:
+                    raise DataError(
+                        f"{path}: image is {w}x{h}, expected {size}x{size} "
+                        "(pass resize=True to resize)"
+                    )
+                gray = gray.resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(gray, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: cannot read image: {exc}") from exc
+
+
+def _split_of(split_dir: str, file_name: str) -> tuple[str, str | None]:
+    lower = file_name.lower()
+    if split_dir.lower() == "test":
+        for prefix, (name, role) in _PREFIX_SPLITS.items():
+            if lower.startswith(prefix):
+                return name, role
+    return split_dir, _SPLIT_ROLES.get(split_dir.lower())
+
+
+def read_image_folder(
+    root: str | Path, *, size: int = 48, resize: bool = False, skip_bad: bool = False
+) -> FerDataset:
+    """Read ``root/<split>/<emotion>/<image>`` into a :class:`FerDataset`.
+
+    Split folders ``train``/``val``/``test`` (also ``training``, ``validation``,
+    ``publictest``, ``privatetest``) get the roles train/select/report; in a Kaggle ``test``
+    folder the ``PublicTest_``/``PrivateTest_`` file-name prefixes split it into select and
+    report. Emotion folder names map to the canonical order by name (``happy``, ``Happiness``).
+    With ``skip_bad``, unreadable or wrong-size images are skipped with one warning that lists
+    them; otherwise the first one raises :class:`DataError` naming its path.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    split_ids: list[int] = []
+    locations: list[str] = []
+    split_names: list[str] = []
+    roles: dict[str, str] = {}
+    skipped: list[str] = []
+    for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            try:
+                label = class_index(class_dir.name)
+            except KeyError as exc:
+                raise DataError(f"{class_dir}: folder name is not an emotion: {exc.args[0]}") from None
+            for file in sorted(class_dir.iterdir()):
+                if file.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                try:
+                    pixels = load_image(file, size, resize=resize)
+                except DataError as exc:
+                    if not skip_bad:
+                        raise
+                    skipped.append(str(exc))
+                    continue
+                name, role = _split_of(split_dir.name, file.name)
+                if name not in split_names:
+                    split_names.append(name)
+                if role is not None:
+                    roles.setdefault(role, name)
+                images.append(pixels)
+                labels.append(label)
+                split_ids.append(split_names.index(name))
+                locations.append(str(file))
+    if skipped:
+        warnings.warn(
+            f"{root}: skipped {len(skipped)} unreadable image(s):\n  " + "\n  ".join(skipped),
+            stacklevel=2,
+        )
+    if not labels:
+        raise DataError(f"{root}: no images found under <split>/<emotion>/ folders")
+    return FerDataset(
+        images=torch.from_numpy(np.stack(images)).unsqueeze(1),
+        labels=torch.tensor(labels, dtype=torch.long),
+        split_ids=torch.tensor(split_ids, dtype=torch.int8),
+        split_names=tuple(split_names),
+        roles=roles,
+        source=str(root),
+        locations=locations,
+    )

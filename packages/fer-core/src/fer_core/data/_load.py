@@ -1,0 +1,57 @@
+"""One entry point for every data source: :func:`load_dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fer_core.data._cache import cached
+from fer_core.data._dataset import FerDataset
+from fer_core.data._fer2013_csv import read_fer2013_csv
+from fer_core.data._ferplus import apply_ferplus, read_ferplus_votes
+from fer_core.data._folder import read_image_folder
+from fer_core.errors import DataError
+
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-distribution")
+
+
+def load_dataset(
+    path: str | Path,
+    *,
+    ferplus: str | Path | None = None,
+    labels: str = "fer2013",
+    subset_per_class: int | None = None,
+    seed: int = 0,
+    resize: bool = False,
+    skip_bad: bool = False,
+    cache: bool = True,
+) -> FerDataset:
+    """Load FER2013 from a CSV file or an image folder, decoded once and cached.
+
+    ``labels`` picks the label source: the dataset's own (``fer2013``) or FER+ votes from
+    ``ferplus`` (``ferplus-majority`` / ``ferplus-distribution``; CSV form only).
+    ``subset_per_class`` keeps a seeded subset of at most that many training images per class.
+
+    >>> ds = load_dataset("../shared/data/fer2013/fer2013.csv.gz")  # doctest: +SKIP
+    >>> len(ds.split("train")), len(ds.split("select")), len(ds.split("report"))  # doctest: +SKIP
+    (28709, 3589, 3589)
+    """
+    path = Path(path)
+    if labels not in LABEL_SOURCES:
+        raise DataError(f"labels must be one of {', '.join(LABEL_SOURCES)}, not {labels!r}")
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        options = {"form": "folder", "resize": resize, "skip_bad": skip_bad}
+        ds = cached(path, options, lambda: read_image_folder(path, resize=resize, skip_bad=skip_bad),
+                    enabled=cache and not skip_bad)
+    else:
+        ds = cached(path, {"form": "csv"}, lambda: read_fer2013_csv(path), enabled=cache)
+    if labels != "fer2013":
+        if ferplus is None:
+            raise DataError(f"labels = {labels!r} needs the FER+ vote file (ferplus = PATH)")
+        if path.is_dir():
+            raise DataError(f"{path}: FER+ labels line up with the CSV form only, not a folder")
+        ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
+    if subset_per_class is not None:
+        ds = ds.subset(subset_per_class, seed=seed)
+    return ds

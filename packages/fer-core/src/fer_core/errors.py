@@ -1,0 +1,23 @@
+"""Exceptions the toolkit raises for problems a user can fix.
+
+Each message says what was wrong and where (file, row, key, plugin); the CLI prints it without
+a traceback.
+"""
+
+from __future__ import annotations
+
+
+class FerError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class DataError(FerError, ValueError):
+    """A data file or folder cannot be read as the format it claims to be."""
+
+
+class ConfigError(FerError, ValueError):
+    """An experiment config has a bad key or value."""
+
+
+class PluginError(FerError):
+    """A plugin failed to load, registered a clashing name, or raised inside a hook."""
