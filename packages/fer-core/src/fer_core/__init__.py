@@ -4,14 +4,17 @@ from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
 from fer_core.errors import ConfigError, DataError, FerError, PluginError
 from fer_core.hookspecs import hookimpl
+from fer_core.sampling import EpochContext, SamplerStrategy
 
 __all__ = [
     "CLASSES",
     "NUM_CLASSES",
     "ConfigError",
+    "EpochContext",
     "DataError",
     "FerError",
     "PluginError",
+    "SamplerStrategy",
     "__version__",
     "class_index",
     "hookimpl",

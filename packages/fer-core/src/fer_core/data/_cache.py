@@ -98,6 +98,7 @@ def cached(
     if target.is_file():
         hit = _load(target)
         if hit is not None:
+            hit.source = str(path)  # the same bytes may be reached by another path
             return hit
     ds = decode()
     try:

@@ -1,0 +1,38 @@
+"""A small plain CNN for 48x48 faces: conv-BN-ReLU blocks, global pooling, one linear head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class SmallCNN(nn.Module):
+    """``len(widths)`` blocks of (3x3 conv, BN, ReLU) x2 + 2x2 max-pool, then pool and classify."""
+
+    def __init__(
+        self, num_classes: int = 7, in_chans: int = 1, widths: Sequence[int] = (32, 64, 128),
+        dropout: float = 0.2,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        prev = in_chans
+        for width in widths:
+            for _ in range(2):
+                layers += [nn.Conv2d(prev, width, 3, padding=1, bias=False),
+                           nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+                prev = width
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(prev, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def small_cnn(num_classes: int = 7, in_chans: int = 1, widths: Sequence[int] = (32, 64, 128),
+              dropout: float = 0.2) -> SmallCNN:
+    """Small plain CNN for 48x48 gray faces (options: widths, dropout)."""
+    return SmallCNN(num_classes, in_chans, tuple(widths), dropout)
