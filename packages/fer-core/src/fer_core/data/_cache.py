@@ -7,6 +7,7 @@ so an edited file is decoded again. The cache folder is ``$FER_CACHE_DIR`` or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -101,8 +102,6 @@ def cached(
             hit.source = str(path)  # the same bytes may be reached by another path
             return hit
     ds = decode()
-    try:
+    with contextlib.suppress(OSError):  # a read-only or full cache folder must not stop the work
         _save(ds, target)
-    except OSError:
-        pass  # a read-only or full cache folder must not stop the user's work
     return ds

@@ -120,11 +120,12 @@ def format_report(report: DataReport) -> str:
         f"  groups with conflicting labels:    {d.conflicting_label_groups:,}",
     ]
     for name, n in d.within_split_redundant.items():
-        lines.append(f"  redundant copies within {name + ':':<11}{n:>6,}")
+        lines.append(f"  redundant copies within {name}: {n:,}")
     lines.append(f"  groups spanning train and a test split: {d.cross_split_groups:,}")
     for name, n in d.test_rows_in_train.items():
         lines.append(f"  {name} rows with an identical copy in train: {n:,}")
     if d.test_rows_in_train:
-        lines.append(f"  test rows with a copy in train, all test splits: {sum(d.test_rows_in_train.values()):,}")
+        total = sum(d.test_rows_in_train.values())
+        lines.append(f"  test rows with a copy in train, all test splits: {total:,}")
     lines.append(f"  all-black images:                  {d.all_black:,}")
     return "\n".join(lines)

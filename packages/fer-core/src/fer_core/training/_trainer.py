@@ -13,9 +13,9 @@ from fer_core.classes import NUM_CLASSES
 from fer_core.config import ExperimentConfig, check_choice
 from fer_core.data import FerDataset, load_dataset
 from fer_core.plugins import PluginSet, get_plugins
+from fer_core.sampling import EpochContext, draw_epoch, example_weights
 from fer_core.training._device import resolve_device
 from fer_core.training._evaluate import evaluate
-from fer_core.sampling import EpochContext, draw_epoch, example_weights
 from fer_core.training._transforms import random_hflip, to_model_input
 
 PROTOCOL = (
@@ -139,6 +139,7 @@ class Trainer:
         """Train for ``epochs`` (or ``max_steps``), evaluating on the select split each epoch."""
         tc = self.config.train
         started = time.perf_counter()
+        torch.manual_seed(self.config.seed)  # dropout and other global-RNG draws repeat per seed
         try:
             self._hook("before_train")
             for epoch in range(tc.epochs):

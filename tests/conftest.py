@@ -1,0 +1,95 @@
+"""Shared fixtures: the real data in ../shared (skipped with a message when missing), isolation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FER_SHARED_DIR", REPO.parent / "shared"))
+FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
+FERPLUS_CSV = SHARED / "data" / "fer2013" / "ferplus_votes.csv.gz"
+MEDIA = SHARED / "media"
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data folder beside the repo); not found here")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path_factory, monkeypatch):
+    """Tests load only the toolkit's own plugins, and cache decodes in a per-session folder."""
+    from fer_core import plugins
+
+    monkeypatch.setenv("FER_LOAD_PLUGINS", "fer_models")
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "fer-cache"))
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+@pytest.fixture(scope="session")
+def fer2013_csv() -> Path:
+    return _need(FER2013_CSV)
+
+
+@pytest.fixture(scope="session")
+def ferplus_csv() -> Path:
+    return _need(FERPLUS_CSV)
+
+
+@pytest.fixture(scope="session")
+def fer2013_slice(tmp_path_factory) -> Path:
+    """A real slice of FER2013: the first 700 Training, 150 PublicTest and 150 PrivateTest rows."""
+    import gzip
+
+    src = _need(FER2013_CSV)
+    out = tmp_path_factory.mktemp("fer2013") / "slice.csv"
+    counts = {"Training": 0, "PublicTest": 0, "PrivateTest": 0}
+    limits = {"Training": 700, "PublicTest": 150, "PrivateTest": 150}
+    with gzip.open(src, "rt", newline="") as fh, open(out, "w", newline="") as dst:
+        dst.write(fh.readline())
+        for line in fh:
+            usage = line.rstrip("\r\n").rsplit(",", 1)[1]
+            if counts[usage] < limits[usage]:
+                counts[usage] += 1
+                dst.write(line)
+            if counts == limits:
+                break
+    return out
+
+
+def make_synthetic_dataset(per_class: int = 40, seed: int = 0):
+    """A made-up, learnable FER-shaped dataset: class k is noise around grey level 10 + 35k.
+
+    Splits Training/PublicTest/PrivateTest with roles train/select/report, like FER2013.
+    """
+    import torch
+
+    from fer_core import NUM_CLASSES
+    from fer_core.data import FerDataset
+
+    g = torch.Generator().manual_seed(seed)
+    images, labels, splits = [], [], []
+    for split_id, n in enumerate((per_class, per_class // 2, per_class // 2)):
+        for k in range(NUM_CLASSES):
+            x = torch.randint(0, 20, (n, 1, 48, 48), generator=g, dtype=torch.uint8) + 35 * k
+            images.append(x)
+            labels += [k] * n
+            splits += [split_id] * n
+    return FerDataset(
+        images=torch.cat(images), labels=torch.tensor(labels),
+        split_ids=torch.tensor(splits, dtype=torch.int8),
+        split_names=("Training", "PublicTest", "PrivateTest"),
+        roles={"train": "Training", "select": "PublicTest", "report": "PrivateTest"},
+        source="synthetic",
+    )
+
+
+@pytest.fixture
+def synthetic_dataset():
+    return make_synthetic_dataset()
