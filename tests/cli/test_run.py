@@ -28,7 +28,7 @@ def test_run_with_a_third_party_strategy_and_backbone(tmp_path, fer2013_slice, m
     assert "Training (train)" in result.output and "700" in result.output
     assert "training tiny_mlp on cpu (strategy sqrt_inverse" in result.output
     assert "| PrivateTest (report) | 150 |" in result.output
-    assert "Protocol: selection on PublicTest" in result.output
+    assert "Protocol: selection (best epoch) on PublicTest" in result.output
 
 
 def test_run_overrides(tmp_path, fer2013_slice):

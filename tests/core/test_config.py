@@ -55,5 +55,5 @@ def test_invalid_toml_and_missing_file(tmp_path):
 
 
 def test_run_name_cannot_escape(tmp_path):
-    with pytest.raises(ConfigError, match="name: Value error, must be a plain name"):
+    with pytest.raises(ConfigError, match="  name: must be a plain name"):
         ExperimentConfig.from_dict({"name": "../x", "data": {"path": "x"}})

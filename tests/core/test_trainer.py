@@ -27,7 +27,8 @@ def test_learns_a_learnable_task(synthetic_dataset):
     assert result.combined["n"] == 7 * 40
     assert len(result.select["per_class_f1"]) == 7
     table = format_result(result)
-    assert "Protocol: selection on PublicTest" in table and "| PrivateTest (report) | 140 |" in table
+    assert "Protocol: selection (best epoch) on PublicTest" in table
+    assert "| PrivateTest (report) | 140 |" in table
 
 
 def test_max_steps_stops_mid_epoch(synthetic_dataset):
@@ -90,7 +91,7 @@ def test_hooks_fire_in_order_and_control_stops(synthetic_dataset):
     assert result.epochs == 1  # stopped by the hook after epoch 0 of 10
     collapsed = [e for i, e in enumerate(rec.events) if e != "batch" or rec.events[i - 1] != "batch"]
     assert collapsed == ["before_train", "before_epoch 0", "batch", "eval select", "after_epoch 0",
-                         "eval report", "after_train"]
+                         "eval report", "eval combined", "after_train"]
 
 
 def test_error_hook_fires_and_error_propagates(synthetic_dataset):

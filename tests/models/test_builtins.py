@@ -61,3 +61,33 @@ def test_cross_entropy_options():
     weighted = loss.build(class_weights={"angry": 4})(logits, y)
     expected = F.cross_entropy(logits, y, weight=torch.tensor([4.0, 1, 1, 1, 1, 1, 1]))
     assert torch.isclose(weighted, expected)
+
+
+def test_every_builtin_is_registered_with_a_description():
+    ps = plugins.get_plugins()
+    strategies, losses = ps.sampler_strategies(), ps.losses()
+    assert set(strategies) == {"uniform", "balanced", "class_weights", "adaptive"}
+    assert set(losses) == {"cross_entropy", "focal", "soft_target_cross_entropy"}
+    for registered in (*strategies.values(), *losses.values()):
+        assert registered.plugin == "fer_models" and registered.description
+    assert losses["focal"].description.startswith("Focal loss")
+    assert strategies["adaptive"].description.startswith("Boost the k weakest classes")
+
+
+def test_static_strategies_expose_focus_and_class_weights():
+    ctx = _context()
+    fixed = _strategy("class_weights", weights={"disgust": 3, "fear": 2, "sad": 0.5})
+    assert fixed.focus == ["disgust", "fear"] and fixed.class_weights == [1, 3, 2, 1, 0.5, 1, 1]
+    uniform = _strategy("uniform")
+    uniform.weights(ctx)
+    assert uniform.focus == [] and uniform.class_weights == [1.0] * 7
+    balanced = _strategy("balanced")
+    balanced.weights(ctx)  # 100 examples, 7 classes: a class of n is drawn 100 / (7 n) times as often
+    assert balanced.class_weights == pytest.approx([100 / (7 * n) for n in (10, 1, 10, 40, 10, 10, 19)])
+
+
+def test_class_weights_must_be_a_table_or_list_of_numbers():
+    with pytest.raises(ConfigError, match="expected a table of class name = weight or a list of 7 numbers"):
+        _strategy("class_weights", weights=2.0)
+    with pytest.raises(ConfigError, match="weights must be numbers, got 'x'"):
+        _strategy("class_weights", weights={"happy": "x"})

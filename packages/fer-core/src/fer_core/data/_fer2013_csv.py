@@ -27,7 +27,8 @@ def _parse_pixels(text: str, where: str) -> np.ndarray:
             f"{where}: pixels must be integers 0-255 separated by spaces; found {bad.group()!r} "
             f"at character {bad.start()}"
         )
-    values = np.fromstring(text, dtype=np.int32, sep=" ") if text else np.empty(0, np.int32)
+    # int64: an over-long token saturates (never wraps into 0-255) and fails the range check.
+    values = np.fromstring(text, dtype=np.int64, sep=" ") if text else np.empty(0, np.int64)
     if values.size != PIXELS:
         raise DataError(f"{where}: pixels has {values.size} values, expected {PIXELS} (48x48)")
     if values.max() > 255:

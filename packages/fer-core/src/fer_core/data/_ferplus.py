@@ -47,13 +47,16 @@ class FerPlusVotes:
         return np.divide(emo, total, out=np.zeros_like(emo), where=total > 0).astype(np.float32)
 
     def majority(self) -> np.ndarray:
-        """FER+'s majority rule: the class with more than half of *all* votes, else -1.
+        """FER+'s majority rule, as in microsoft/FERPlus: the class with more than half the votes.
 
-        Votes for contempt, unknown or not-a-face count in the total, so a face most raters
-        could not read gets -1 rather than a guess.
+        First, single votes are dropped as outliers (a count of 1 becomes 0). Then the class
+        with more than half of the remaining votes wins; votes for contempt, unknown or
+        not-a-face count in that total, so a face most raters could not read gets -1 rather
+        than a guess, and so does a face whose majority is contempt (no canonical class).
         """
-        total = self.votes.sum(axis=1)
-        emo = self.votes[:, _CANONICAL_TO_COLUMN]
+        votes = np.where(self.votes <= 1, 0, self.votes)
+        total = votes.sum(axis=1)
+        emo = votes[:, _CANONICAL_TO_COLUMN]
         best = emo.argmax(axis=1)
         ok = emo.max(axis=1) * 2 > total
         return np.where(ok, best, -1).astype(np.int64)

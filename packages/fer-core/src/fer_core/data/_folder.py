@@ -49,6 +49,11 @@ def load_image(path: Path, size: int = 48, *, resize: bool = False) -> np.ndarra
         raise DataError(f"{path}: cannot read image: {exc}") from exc
 
 
+def _visible_dir(path: Path) -> bool:
+    """Folders such as ``.ipynb_checkpoints`` or ``__MACOSX`` are not splits or classes."""
+    return path.is_dir() and not path.name.startswith((".", "__"))
+
+
 def _split_of(split_dir: str, file_name: str) -> tuple[str, str | None]:
     lower = file_name.lower()
     if split_dir.lower() == "test":
@@ -80,8 +85,8 @@ def read_image_folder(
     split_names: list[str] = []
     roles: dict[str, str] = {}
     skipped: list[str] = []
-    for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+    for split_dir in sorted(p for p in root.iterdir() if _visible_dir(p)):
+        for class_dir in sorted(p for p in split_dir.iterdir() if _visible_dir(p)):
             try:
                 label = class_index(class_dir.name)
             except KeyError as exc:

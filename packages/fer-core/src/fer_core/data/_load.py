@@ -40,6 +40,10 @@ def load_dataset(
         raise DataError(f"labels must be one of {', '.join(LABEL_SOURCES)}, not {labels!r}")
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if labels != "fer2013" and ferplus is None:
+        raise DataError(f"labels = {labels!r} needs the FER+ vote file (ferplus = PATH)")
+    if labels != "fer2013" and path.is_dir():
+        raise DataError(f"{path}: FER+ labels line up with the CSV form only, not a folder")
     if path.is_dir():
         options = {"form": "folder", "resize": resize, "skip_bad": skip_bad}
         ds = cached(path, options, lambda: read_image_folder(path, resize=resize, skip_bad=skip_bad),
@@ -47,10 +51,6 @@ def load_dataset(
     else:
         ds = cached(path, {"form": "csv"}, lambda: read_fer2013_csv(path), enabled=cache)
     if labels != "fer2013":
-        if ferplus is None:
-            raise DataError(f"labels = {labels!r} needs the FER+ vote file (ferplus = PATH)")
-        if path.is_dir():
-            raise DataError(f"{path}: FER+ labels line up with the CSV form only, not a folder")
         ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
     if subset_per_class is not None:
         ds = ds.subset(subset_per_class, seed=seed)

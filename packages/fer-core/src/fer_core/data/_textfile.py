@@ -24,7 +24,7 @@ def open_text(path: Path) -> Iterator[io.TextIOBase]:
         magic = raw.read(2)
     opener = gzip.open if magic == GZIP_MAGIC else open
     try:
-        with opener(path, "rb") as binary, io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
+        with opener(path, "rb") as binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
             yield text
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read as a (gzipped) UTF-8 CSV file: {exc}") from exc

@@ -1,26 +1,59 @@
-"""The training engine: Trainer, sampler-strategy protocol, evaluation."""
+"""The training engine: Trainer, checkpoints, runs, evaluation, batch augmentation."""
 
 from fer_core.sampling import EpochContext, SamplerStrategy, draw_epoch, example_weights
+from fer_core.training._augment import BatchAugment, eval_views
+from fer_core.training._checkpoint import (
+    CheckpointError,
+    export_weights,
+    load_checkpoint,
+    load_weights,
+    model_weights_from,
+    sha256_file,
+)
 from fer_core.training._device import resolve_device
-from fer_core.training._evaluate import classification_metrics, evaluate, predict_proba
-from fer_core.training._results import format_result
+from fer_core.training._evaluate import (
+    classification_metrics,
+    evaluate,
+    expected_calibration_error,
+    predict_proba,
+)
+from fer_core.training._optim import build_optimizer, build_schedule, param_groups
+from fer_core.training._results import format_result, per_class_table, plot_confusion, write_report
+from fer_core.training._runs import RunDir, find_runs, resolve_run
 from fer_core.training._trainer import PROTOCOL, Trainer, TrainerControl, TrainResult
-from fer_core.training._transforms import random_hflip, to_model_input
+from fer_core.training._transforms import to_model_input
 
 __all__ = [
     "PROTOCOL",
+    "BatchAugment",
+    "CheckpointError",
     "EpochContext",
+    "RunDir",
     "SamplerStrategy",
     "TrainResult",
     "Trainer",
     "TrainerControl",
+    "build_optimizer",
+    "build_schedule",
     "classification_metrics",
     "draw_epoch",
+    "eval_views",
     "evaluate",
     "example_weights",
+    "expected_calibration_error",
+    "export_weights",
+    "find_runs",
     "format_result",
+    "load_checkpoint",
+    "load_weights",
+    "model_weights_from",
+    "param_groups",
+    "per_class_table",
+    "plot_confusion",
     "predict_proba",
-    "random_hflip",
     "resolve_device",
+    "resolve_run",
+    "sha256_file",
     "to_model_input",
+    "write_report",
 ]

@@ -1,4 +1,4 @@
-"""Tensor-side preprocessing and augmentation, applied to whole batches."""
+"""Tensor-side preprocessing: uint8 pixels to the normalised float input of every model."""
 
 from __future__ import annotations
 
@@ -13,9 +13,3 @@ def to_model_input(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``[N, C, H, W]`` -> normalised float32."""
     return (images.float() / 255.0 - MEAN) / STD
 
-
-def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Flip a random half of the batch left-right (one tensor op for the whole batch)."""
-    flip = torch.rand(len(x), generator=generator) < 0.5
-    flip = flip.to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)

@@ -1,35 +1,71 @@
-"""Strategies whose weights do not depend on the training history."""
+"""Strategies whose weights do not depend on the training history.
+
+Every built-in strategy exposes, for the trainer's per-epoch log, ``focus`` (the class names it
+favours, most favoured first) and ``class_weights`` (one multiplier per class, canonical order).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import torch
 
-from fer_core import NUM_CLASSES, EpochContext, class_index
+from fer_core import CLASSES, NUM_CLASSES, EpochContext, class_index
 from fer_core.errors import ConfigError
 
 
 def class_weight_vector(weights: Mapping[str, float] | Sequence[float], what: str) -> torch.Tensor:
-    """``{"disgust": 3, "fear": 2}`` (others 1) or a list of 7 -> a ``[7]`` tensor."""
+    """``{"disgust": 3, "fear": 2}`` (others 1) or a list of 7 -> a ``[7]`` float64 tensor.
+
+    Raises :class:`ConfigError` starting with ``what`` on an unknown class name, a wrong length,
+    a value that is not a number, or a negative or non-finite weight.
+    """
     if isinstance(weights, Mapping):
-        out = torch.ones(NUM_CLASSES, dtype=torch.float64)
+        out = [1.0] * NUM_CLASSES
         for name, w in weights.items():
             try:
-                out[class_index(name)] = float(w)
+                out[class_index(str(name))] = _number(w, what)
             except KeyError as exc:
                 raise ConfigError(f"{what}: {exc.args[0]}") from None
-    else:
+    elif isinstance(weights, Sequence) and not isinstance(weights, str):
         if len(weights) != NUM_CLASSES:
             raise ConfigError(f"{what}: expected {NUM_CLASSES} weights, got {len(weights)}")
-        out = torch.tensor([float(w) for w in weights], dtype=torch.float64)
-    if (out < 0).any() or not torch.isfinite(out).all():
+        out = [_number(w, what) for w in weights]
+    else:
+        raise ConfigError(
+            f"{what}: expected a table of class name = weight or a list of {NUM_CLASSES} numbers, "
+            f"got {weights!r}"
+        )
+    if any(w < 0 or not math.isfinite(w) for w in out):
         raise ConfigError(f"{what}: weights must be finite and not negative")
-    return out
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what}: weights must be numbers, got {value!r}")
+    return float(value)
+
+
+def inverse_frequency(class_counts: torch.Tensor) -> torch.Tensor:
+    """``1 / count`` per class (0 for a class without training examples), float64."""
+    counts = class_counts.double()
+    return torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
+
+
+def favoured(multipliers: Sequence[float]) -> list[str]:
+    """Names of the classes with a multiplier above 1, largest first, ties by class index."""
+    order = sorted(range(len(multipliers)), key=lambda c: (-multipliers[c], c))
+    return [CLASSES[c] for c in order if multipliers[c] > 1.0]
 
 
 class Uniform:
     """Every training example equally likely (a plain shuffle)."""
+
+    def __init__(self) -> None:
+        self.focus: list[str] = []
+        self.class_weights: list[float] = [1.0] * NUM_CLASSES
 
     def weights(self, context: EpochContext) -> torch.Tensor:
         return torch.ones(len(context.class_counts), dtype=torch.float64)
@@ -39,15 +75,24 @@ class ClassWeights:
     """Fixed per-class sampling weights from the config, e.g. weights = {disgust = 3, fear = 2}."""
 
     def __init__(self, weights: Mapping[str, float] | Sequence[float] | None = None):
-        self.class_weights = class_weight_vector(weights or {}, "class_weights strategy")
+        self._weights = class_weight_vector(weights or {}, "class_weights strategy")
+        self.class_weights: list[float] = self._weights.tolist()
+        self.focus: list[str] = favoured(self.class_weights)
 
     def weights(self, context: EpochContext) -> torch.Tensor:
-        return self.class_weights
+        return self._weights.clone()
 
 
 class Balanced:
     """Inverse class frequency: every class drawn equally often in expectation."""
 
+    def __init__(self) -> None:
+        self.focus: list[str] = []
+        self.class_weights: list[float] = [1.0] * NUM_CLASSES
+
     def weights(self, context: EpochContext) -> torch.Tensor:
-        counts = context.class_counts.double()
-        return torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
+        w = inverse_frequency(context.class_counts)
+        # As multipliers of a plain shuffle: how much more often each class is drawn than there.
+        present = int((context.class_counts > 0).sum())
+        self.class_weights = (w * len(context.labels) / max(present, 1)).tolist()
+        return w

@@ -1,0 +1,128 @@
+"""Checkpoints and weight files: atomic writes, ``weights_only=True`` loads, safetensors exports.
+
+A checkpoint is a ``torch.save`` of plain containers and tensors only (no modules, no classes),
+so it loads with ``weights_only=True`` and never runs code. Model weights alone are exported as
+safetensors plus a JSON config naming the backbone, its options, the class order and the
+preprocessing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from fer_core.errors import FerError
+
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_CONFIG = "model.json"
+
+
+class CheckpointError(FerError):
+    """A checkpoint or weight file is missing, damaged or not what it claims to be."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temp file in the same folder, fsync, then rename over it.
+
+    A crash at any point leaves either the old file or the new one, never a torn file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> str:
+    """Atomically save a training state; returns its sha256."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    return sha256_file(path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint safely (``weights_only=True``), with a clear error when it is damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise CheckpointError(f"{path}: not a fer checkpoint (no model state)")
+    return state
+
+
+def export_weights(state_dict: dict[str, torch.Tensor], folder: Path, config: dict[str, Any]) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``folder`` atomically; returns the weights path."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    weights = folder / WEIGHTS_NAME
+    atomic_write(weights, lambda tmp: save_file(tensors, str(tmp)))
+    config = {**config, "weights_sha256": sha256_file(weights)}
+    atomic_write_text(folder / WEIGHTS_CONFIG, json.dumps(config, indent=2) + "\n")
+    return weights
+
+
+def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Model weights and their JSON config from a ``.safetensors`` file (config beside it)."""
+    path = Path(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    cfg_path = path.with_name(WEIGHTS_CONFIG) if path.name == WEIGHTS_NAME else path.with_suffix(".json")
+    config = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    return tensors, config
+
+
+def model_weights_from(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """Weights for a warm start from a checkpoint, a safetensors file or a run folder; with sha256.
+
+    A run folder gives its best checkpoint's weights.
+    """
+    path = Path(path)
+    if path.is_dir():
+        candidates = [path / "checkpoints" / "best.pt", path / WEIGHTS_NAME]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            raise CheckpointError(f"{path}: a run folder without checkpoints/best.pt or {WEIGHTS_NAME}")
+        path = found
+    if path.suffix == ".safetensors":
+        tensors, _ = load_weights(path)
+        return tensors, sha256_file(path)
+    state = load_checkpoint(path)
+    weights = state.get("ema") or state["model"]
+    return weights, sha256_file(path)
