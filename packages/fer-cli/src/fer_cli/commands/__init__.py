@@ -1,9 +1,12 @@
 """Built-in commands, one module each."""
 
 from fer_cli.commands.data import data
+from fer_cli.commands.evaluate import evaluate
 from fer_cli.commands.plugins import plugins_command
 from fer_cli.commands.run import run
+from fer_cli.commands.runs import runs
+from fer_cli.commands.train import train
 
-BUILTIN_COMMANDS = [data, plugins_command, run]
+BUILTIN_COMMANDS = [data, evaluate, plugins_command, run, runs, train]
 
 __all__ = ["BUILTIN_COMMANDS"]

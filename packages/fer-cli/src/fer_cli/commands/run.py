@@ -1,4 +1,4 @@
-"""``fercli run CONFIG.toml``: run an experiment described by a TOML config."""
+"""``fercli run CONFIG.toml``: run an experiment (one or more stages) described by a TOML config."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from fer_core.config import ExperimentConfig
-from fer_core.data import data_report, format_report, load_dataset
+from fer_cli._options import load_config, out_option, progress_option, smoke_option
 
 
 @click.command()
@@ -16,27 +15,28 @@ from fer_core.data import data_report, format_report, load_dataset
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [train] epochs.")
 @click.option("--subset-per-class", type=click.IntRange(min=1),
               help="Override [data] subset_per_class (a seeded subset of the training split).")
-def run(config_path: Path, max_steps: int | None, epochs: int | None,
-        subset_per_class: int | None) -> None:
-    """Load the data, print its report, train and evaluate as CONFIG says."""
-    from fer_core.training import Trainer, format_result  # torch-heavy: import on use
+@click.option("--init", "init_from", type=click.Path(path_type=Path),
+              help="Warm start the first stage from a run folder, checkpoint or .safetensors.")
+@smoke_option
+@out_option
+@progress_option
+def run(config_path: Path, max_steps: int | None, epochs: int | None, subset_per_class: int | None,
+        init_from: Path | None, smoke: bool, out: Path | None, progress: bool | None) -> None:
+    """Load the data, print its report, then train and evaluate every stage of CONFIG."""
+    from fer_core.data import data_report, format_report
+    from fer_core.training import format_result, load_experiment_data, run_experiment
 
-    cfg = ExperimentConfig.from_toml(config_path)
-    if max_steps is not None:
-        cfg.train.max_steps = max_steps
-    if epochs is not None:
-        cfg.train.epochs = epochs
-    if subset_per_class is not None:
-        cfg.data.subset_per_class = subset_per_class
-    d = cfg.data
-    dataset = load_dataset(d.path, ferplus=d.ferplus, labels=d.labels,
-                           subset_per_class=d.subset_per_class, seed=cfg.seed,
-                           resize=d.resize, skip_bad=d.skip_bad, cache=d.cache)
+    cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs,
+                      subset_per_class=subset_per_class)
+    dataset = load_experiment_data(cfg)
     click.echo(format_report(data_report(dataset)))
     click.echo("")
-    trainer = Trainer(cfg, dataset=dataset, log=click.echo)
-    click.echo(f"training {cfg.model.backbone} on {trainer.device} "
-               f"(strategy {cfg.train.strategy}, loss {cfg.train.loss})")
-    result = trainer.fit()
-    click.echo("")
-    click.echo(format_result(result))
+    click.echo(f"experiment {cfg.name}: backbone {cfg.model.backbone}, "
+               f"{len(cfg.resolved_stages())} stage(s)")
+    exp_dir, results = run_experiment(cfg, dataset=dataset, out_root=out, log=click.echo,
+                                      progress=progress, init_from=init_from)
+    for stage, result in zip(cfg.resolved_stages(), results, strict=True):
+        click.echo("")
+        click.echo(f"## stage {stage.name} ({result.run_dir})")
+        click.echo(format_result(result))
+    click.echo(f"\nexperiment folder: {exp_dir}")

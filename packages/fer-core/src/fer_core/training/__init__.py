@@ -17,6 +17,14 @@ from fer_core.training._evaluate import (
     expected_calibration_error,
     predict_proba,
 )
+from fer_core.training._experiment import (
+    apply_smoke,
+    load_experiment_data,
+    newest_intact_checkpoint,
+    resume_trainer,
+    run_experiment,
+)
+from fer_core.training._model_io import load_trained_model, run_config
 from fer_core.training._optim import build_optimizer, build_schedule, param_groups
 from fer_core.training._results import format_result, per_class_table, plot_confusion, write_report
 from fer_core.training._runs import RunDir, find_runs, resolve_run
@@ -33,6 +41,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "TrainerControl",
+    "apply_smoke",
     "build_optimizer",
     "build_schedule",
     "classification_metrics",
@@ -45,14 +54,20 @@ __all__ = [
     "find_runs",
     "format_result",
     "load_checkpoint",
+    "load_experiment_data",
+    "load_trained_model",
     "load_weights",
     "model_weights_from",
+    "newest_intact_checkpoint",
     "param_groups",
     "per_class_table",
     "plot_confusion",
     "predict_proba",
     "resolve_device",
     "resolve_run",
+    "resume_trainer",
+    "run_config",
+    "run_experiment",
     "sha256_file",
     "to_model_input",
     "write_report",

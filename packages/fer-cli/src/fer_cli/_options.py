@@ -1,0 +1,36 @@
+"""Options and helpers several commands share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fer_core.config import ExperimentConfig
+
+out_option = click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=None,
+    help="Folder for run folders (default: [output] dir of the config, 'runs').")
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Progress bars (default: only on a terminal).")
+smoke_option = click.option(
+    "--smoke", is_flag=True,
+    help="Seconds-long version: 10 images per class, 2 batches per epoch, at most 2 epochs.")
+
+
+def load_config(path: Path, *, smoke: bool = False, max_steps: int | None = None,
+                epochs: int | None = None, subset_per_class: int | None = None) -> ExperimentConfig:
+    """Read a config and apply the command-line overrides."""
+    from fer_core.training import apply_smoke
+
+    cfg = ExperimentConfig.from_toml(path)
+    if max_steps is not None:
+        cfg.train.max_steps = max_steps
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    if subset_per_class is not None:
+        cfg.data.subset_per_class = subset_per_class
+    if max_steps is not None or epochs is not None:
+        cfg = ExperimentConfig.model_validate(cfg.model_dump())  # stages inherit the overrides
+    return apply_smoke(cfg) if smoke else cfg

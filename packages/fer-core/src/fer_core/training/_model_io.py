@@ -1,0 +1,56 @@
+"""Rebuilding a trained model from a run folder, a checkpoint or a safetensors file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fer_core.classes import NUM_CLASSES
+from fer_core.plugins import PluginSet, get_plugins
+from fer_core.training._checkpoint import (
+    WEIGHTS_CONFIG,
+    WEIGHTS_NAME,
+    CheckpointError,
+    load_checkpoint,
+    load_weights,
+)
+
+
+def load_trained_model(
+    ref: str | Path, plugins: PluginSet | None = None
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model (in eval mode) and its weights config from a run folder, ``.pt`` or ``.safetensors``."""
+    plugins = plugins if plugins is not None else get_plugins()
+    path = Path(ref)
+    if path.is_dir():
+        path = path / WEIGHTS_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{ref}: no model there (a run folder, .safetensors or checkpoint .pt)")
+    if path.suffix == ".pt":
+        state = load_checkpoint(path)
+        cfg = state["config"]
+        weights = state["ema"] if state.get("ema") is not None else state["model"]
+        wcfg = {"backbone": cfg["model"]["backbone"], "options": cfg["model"]["options"],
+                "preprocessing": {"crop_size": None, "tta": "none"}}
+    else:
+        weights, wcfg = load_weights(path)
+        if not wcfg:
+            raise CheckpointError(f"{path}: no {WEIGHTS_CONFIG} (or same-named .json) beside it")
+    model = plugins.get("backbone", wcfg["backbone"]).build(
+        num_classes=wcfg.get("num_classes", NUM_CLASSES), in_chans=wcfg.get("in_chans", 1),
+        **wcfg.get("options", {}))
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit {wcfg['backbone']}: "
+                              f"{str(exc).splitlines()[0]}") from None
+    return model.eval(), wcfg
+
+
+def run_config(run_path: Path) -> dict[str, Any] | None:
+    """A run folder's resolved config, if it has one."""
+    cfg = Path(run_path) / "config.json"
+    return json.loads(cfg.read_text()) if cfg.is_file() else None
