@@ -42,7 +42,7 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
         chosen = stages[stage] if stage else next(iter(stages.values()))
         trainer = Trainer(cfg, stage=chosen, log=click.echo, run_root=out or cfg.output.dir,
                           init_from=init_from, progress=progress)
-    click.echo(f"run folder: {trainer.run.path if trainer.run else '-'}")
+    trainer.log(f"run folder: {trainer.run.path if trainer.run else '-'}")  # rank 0 only under DDP
     result = trainer.fit()
-    click.echo("")
-    click.echo(format_result(result))
+    trainer.log("")
+    trainer.log(format_result(result))

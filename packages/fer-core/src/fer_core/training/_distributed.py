@@ -48,3 +48,17 @@ def shard(order: torch.Tensor, info: DistInfo) -> torch.Tensor:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def broadcast_state(module: torch.nn.Module, info: DistInfo, *, buffers_only: bool = False) -> None:
+    """Copy rank 0's buffers (and parameters) to every rank.
+
+    DDP keeps parameters in step but BatchNorm statistics drift per rank between its buffer
+    broadcasts; doing this before each evaluation keeps every rank's decisions (best epoch,
+    early stopping) identical.
+    """
+    if not info.enabled:
+        return
+    tensors = list(module.buffers()) if buffers_only else [*module.parameters(), *module.buffers()]
+    for t in tensors:
+        dist.broadcast(t.data, src=0)

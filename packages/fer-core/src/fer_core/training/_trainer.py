@@ -37,7 +37,7 @@ from fer_core.training._checkpoint import (
     save_checkpoint,
 )
 from fer_core.training._device import resolve_device
-from fer_core.training._distributed import DistInfo, barrier, init_distributed, shard
+from fer_core.training._distributed import DistInfo, barrier, broadcast_state, init_distributed, shard
 from fer_core.training._evaluate import evaluate
 from fer_core.training._optim import build_optimizer, build_schedule
 from fer_core.training._runs import RunDir
@@ -389,6 +389,9 @@ class Trainer:
 
     def _end_epoch(self, seconds: float) -> None:
         tc = self.tc
+        broadcast_state(self.model, self.dist, buffers_only=True)
+        if self.ema is not None:
+            broadcast_state(self.ema, self.dist)
         select = self._evaluate("select", self.select_split)
         metric = select[tc.select_metric]
         row = {

@@ -1,0 +1,311 @@
+"""Training throughput: the fer Trainer against the bare model and a per-sample DataLoader pipeline.
+
+For each model, three pipelines train the same architecture (same seed, same initial weights) with
+the same batch size, the same AdamW optimizer (the trainer's no-decay split), the same loss
+(``cross_entropy`` on soft targets) and the same number of compute threads:
+
+(a) ``bare``: forward + backward + optimizer step on one fixed random batch already in memory,
+    the limit of what any data path can reach;
+(b) ``DataLoader``: the conventional pipeline of the reports: a Dataset returning one PIL image
+    at a time from the uint8 FER2013 array, a per-sample torchvision Compose (random crop with
+    padding 4, rotation 10 degrees, horizontal flip, ColorJitter brightness/contrast, ToTensor,
+    Normalize, RandomErasing) and MixUp/CutMix on the collated batch, through
+    ``DataLoader(batch_size, shuffle=True, num_workers=2)``. The two worker processes compete
+    with the two compute threads for the two cores: that is what such a pipeline costs there;
+(c) ``Trainer``: ``fer_core``'s Trainer on the real FER2013 training split with the equivalent
+    batch augmentation (translate 4 px, rotate 10, hflip, brightness, contrast, erasing,
+    MixUp + CutMix), timed from its own ``after_batch`` hook.
+
+Every pipeline is timed the same way: wall time from the end of optimizer step ``warmup`` to the
+end of step ``warmup + steps``, i.e. ``steps`` whole iterations (fetching and augmenting the
+batch, forward, backward, optimizer step, reading the loss). Start-up, worker spawning, the
+warm-up steps and the trainer's evaluation after its last step lie outside that window. The
+pipelines run interleaved in rounds (order rotated each round) so machine noise hits all alike;
+the table shows the median images/second over the rounds.
+
+    python benchmarks/train_throughput.py [--models small_cnn,efficientnet_b0] [--steps N]
+        [--batch-size 64] [--out BENCHMARKS-section.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, default_collate
+from torchvision import transforms as T
+from torchvision.transforms import v2
+
+import fer_core
+from fer_core.classes import NUM_CLASSES
+from fer_core.config import ExperimentConfig, TrainConfig
+from fer_core.data import FerDataset, load_dataset
+from fer_core.plugins import PluginSet
+from fer_core.training import Trainer, build_optimizer
+from fer_core.training._transforms import MEAN, STD
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = "../shared/data/fer2013/fer2013.csv.gz"  # relative to the repository root
+THREADS = 2
+WORKERS = 2
+SEED = 0
+PIPELINES = ("bare", "dataloader", "trainer")
+# (timed steps, warm-up steps) per model: the whole default run stays near 10 minutes on 2 idle cores
+DEFAULT_STEPS = {"small_cnn": (40, 5), "efficientnet_b0": (8, 2)}
+TARGET_BARE, TARGET_LOADER = 0.90, 3.0
+
+# One augmentation, in both forms. Trainer: [train.augment] options (whole-batch tensor ops).
+AUGMENT = {"translate": 4.0, "rotate": 10.0, "hflip": True, "brightness": 0.2, "contrast": 0.2,
+           "erasing": 0.5, "erasing_area": (0.02, 0.25), "mixup": 0.4, "cutmix": 1.0, "mix_prob": 1.0}
+
+
+def per_sample_transform() -> T.Compose:
+    """The per-sample torchvision pipeline the reports used, extended to the same augmentation."""
+    a = AUGMENT
+    return T.Compose([
+        T.RandomCrop(48, padding=int(a["translate"])),
+        T.RandomRotation(a["rotate"]),
+        T.RandomHorizontalFlip(),
+        T.ColorJitter(brightness=a["brightness"], contrast=a["contrast"]),
+        T.ToTensor(),
+        T.Normalize((MEAN,), (STD,)),
+        T.RandomErasing(p=a["erasing"], scale=a["erasing_area"], value="random"),
+    ])
+
+
+class PilImages(Dataset):
+    """FER2013 rows as PIL images, transformed one sample at a time (in the worker processes)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform: Callable[[Image.Image], Any]):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+class MixCollate:
+    """Collate, then MixUp or CutMix on the batch (torchvision.transforms.v2, as its docs show)."""
+
+    def __init__(self) -> None:
+        self.mix = v2.RandomChoice([v2.MixUp(alpha=AUGMENT["mixup"], num_classes=NUM_CLASSES),
+                                    v2.CutMix(alpha=AUGMENT["cutmix"], num_classes=NUM_CLASSES)])
+
+    def __call__(self, batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mix(*default_collate(batch))
+
+
+def _efficientnet_b0(num_classes: int = 7, in_chans: int = 1, **options: Any) -> torch.nn.Module:
+    import timm
+
+    return timm.create_model("efficientnet_b0", in_chans=in_chans, num_classes=num_classes,
+                             pretrained=False, **options)
+
+
+class BenchmarkBackbones:
+    """Registers EfficientNet-B0 (timm, random init) for this benchmark only."""
+
+    @fer_core.hookimpl
+    def register_backbones(self, register: Callable[..., None]) -> None:
+        register("efficientnet_b0", _efficientnet_b0, "EfficientNet-B0 from timm, random init")
+
+
+class StepClock:
+    """Times the trainer from its own hook: end of step ``warmup`` to end of step ``warmup + steps``."""
+
+    def __init__(self, warmup: int, steps: int):
+        self.warmup, self.steps = warmup, steps
+        self.start: float | None = None
+        self.seconds: float | None = None
+
+    @fer_core.hookimpl
+    def after_batch(self, trainer: Any, step: int, loss: float) -> None:
+        now = time.perf_counter()
+        if step == self.warmup:
+            self.start = now
+        elif step == self.warmup + self.steps and self.start is not None:
+            self.seconds = now - self.start
+
+
+# -- the three pipelines ------------------------------------------------------------------------
+class Bench:
+    def __init__(self, model_name: str, dataset: FerDataset, data_path: Path, batch_size: int, warmup: int,
+                 steps: int):
+        self.model_name, self.dataset, self.data_path = model_name, dataset, data_path
+        self.batch_size = batch_size
+        self.warmup, self.steps = warmup, steps
+        self.plugins = PluginSet.load(allow=["fer_models"], extra={"benchmark": BenchmarkBackbones()})
+        self.tc = TrainConfig(batch_size=batch_size, optimizer="adamw", loss="cross_entropy",
+                              checkpoint_every=0, augment=AUGMENT)
+        train = dataset.split("train")
+        self.images = train.images[:, 0].numpy()
+        self.labels = train.labels.numpy()
+
+    def _model(self) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.nn.Module]:
+        torch.manual_seed(SEED)
+        model = self.plugins.get("backbone", self.model_name).build(num_classes=NUM_CLASSES, in_chans=1)
+        model.train()
+        optimizer = build_optimizer(model, self.tc)
+        loss_fn = self.plugins.get("loss", "cross_entropy").build()
+        return model, optimizer, loss_fn
+
+    def _timed_loop(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        model, optimizer, loss_fn = self._model()
+        start = None
+        for done, (x, y) in enumerate(batches, start=1):
+            loss = loss_fn(model(x).float(), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            float(loss.detach())
+            if done == self.warmup:
+                start = time.perf_counter()
+            elif done == self.warmup + self.steps:
+                assert start is not None
+                return time.perf_counter() - start
+        raise RuntimeError("ran out of batches")
+
+    def bare(self) -> float:
+        g = torch.Generator().manual_seed(SEED)
+        x = torch.randn(self.batch_size, 1, 48, 48, generator=g)
+        y = torch.softmax(torch.randn(self.batch_size, NUM_CLASSES, generator=g), dim=1)
+        return self._timed_loop(iter(lambda: (x, y), None))
+
+    def dataloader(self) -> float:
+        data = PilImages(self.images, self.labels, per_sample_transform())
+        loader = DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=WORKERS,
+                            collate_fn=MixCollate(), drop_last=True)
+        batches = iter(loader)
+        try:
+            return self._timed_loop(batches)
+        finally:
+            del batches  # stops the workers before the next pipeline runs
+
+    def trainer(self) -> float:
+        clock = StepClock(self.warmup, self.steps)
+        plugins = PluginSet.load(allow=["fer_models"],
+                                 extra={"benchmark": BenchmarkBackbones(), "clock": clock})
+        cfg = ExperimentConfig.from_dict({
+            "name": "throughput", "seed": SEED, "device": "cpu", "threads": THREADS,
+            "data": {"path": str(self.data_path), "eval_limit": 64},
+            "model": {"backbone": self.model_name},
+            "train": {**self.tc.model_dump(), "epochs": 1, "max_steps": self.warmup + self.steps},
+            "evaluate": False,
+        })
+        trainer = Trainer(cfg, plugins=plugins, dataset=self.dataset, progress=False)
+        if self.warmup + self.steps > trainer.steps_per_epoch:
+            raise SystemExit(f"--steps: at most {trainer.steps_per_epoch - self.warmup} (one epoch)")
+        trainer.fit()
+        if clock.seconds is None:
+            raise RuntimeError("the trainer did not reach the last timed step")
+        return clock.seconds
+
+
+# -- report -------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
+
+
+def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, load_start: str, load_end: str,
+             seconds: float) -> str:
+    cmd = "python benchmarks/train_throughput.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    lines = [
+        "### Training throughput (images/second)",
+        "",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+        f"{THREADS} compute threads (`torch.set_num_threads({THREADS})`), DataLoader {WORKERS} workers",
+        f"- command: `{cmd.strip()}`",
+        f"- batch size {args.batch_size}, AdamW, cross-entropy on soft (MixUp/CutMix) targets; "
+        f"{args.rounds} interleaved rounds, median shown; whole run {seconds / 60:.1f} min",
+        f"- load average at start: {load_start}; at end: {load_end}",
+        "",
+        "| model | bare img/s | DataLoader img/s | Trainer img/s | Trainer/bare | Trainer/DataLoader "
+        "| target met? |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        ok_bare, ok_loader = r["vs_bare"] >= TARGET_BARE, r["vs_loader"] >= TARGET_LOADER
+        verdict = (f"≥{TARGET_BARE:.0%} of bare: {'yes' if ok_bare else 'no'}; "
+                   f"≥{TARGET_LOADER:g}x DataLoader: {'yes' if ok_loader else 'no'}")
+        lines.append(f"| {r['model']} | {r['bare']:.1f} | {r['dataloader']:.1f} | {r['trainer']:.1f} "
+                     f"| {r['vs_bare']:.2f} | {r['vs_loader']:.2f} | {verdict} |")
+    lines += ["", "Timed steps and every round's images/second (bare / DataLoader / Trainer):", ""]
+    for r in rows:
+        per_round = "; ".join(" / ".join(f"{v:.1f}" for v in vals)
+                              for vals in zip(*r["rounds"].values(), strict=True))
+        lines.append(f"- {r['model']}: {r['steps']} steps timed after {r['warmup']} warm-up steps, "
+                     f"per pipeline per round ({r['steps'] * args.rounds} per pipeline); rounds: {per_round}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="small_cnn,efficientnet_b0",
+                        help="comma-separated backbones (default: small_cnn,efficientnet_b0)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps per pipeline per round (default: 40 small_cnn, 8 efficientnet_b0)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="untimed steps first (default: 5 small_cnn, 2 efficientnet_b0)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: 3)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--data", default=DEFAULT_DATA,
+                        help=f"FER2013 csv(.gz), relative to the repository root (default: {DEFAULT_DATA})")
+    parser.add_argument("--out", type=Path, default=None, help="also write the markdown section here")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(THREADS)
+    started, load_start = time.perf_counter(), load_average()
+    data_path = (REPO / args.data).resolve()
+    dataset = load_dataset(data_path)
+    rows = []
+    for model_name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        steps, warmup = DEFAULT_STEPS.get(model_name, (20, 3))
+        steps, warmup = args.steps or steps, args.warmup if args.warmup is not None else warmup
+        bench = Bench(model_name, dataset, data_path, args.batch_size, warmup, steps)
+        rounds: dict[str, list[float]] = {p: [] for p in PIPELINES}
+        for r in range(args.rounds):
+            order = PIPELINES[r % 3:] + PIPELINES[:r % 3]
+            for pipeline in order:
+                seconds = getattr(bench, pipeline)()
+                rounds[pipeline].append(steps * args.batch_size / seconds)
+                print(f"[{model_name}] round {r + 1}: {pipeline} {rounds[pipeline][-1]:.1f} img/s",
+                      file=sys.stderr, flush=True)
+        med = {p: statistics.median(v) for p, v in rounds.items()}
+        rows.append({"model": model_name, **med, "vs_bare": med["trainer"] / med["bare"],
+                     "vs_loader": med["trainer"] / med["dataloader"], "steps": steps, "warmup": warmup,
+                     "rounds": rounds})
+    section = markdown(rows, args, load_start, load_average(), time.perf_counter() - started)
+    print(section)
+    if args.out is not None:
+        args.out.write_text(section, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
