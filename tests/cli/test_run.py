@@ -7,6 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from fer_cli.main import cli
+from fer_core.data import load_dataset
+from fer_core.training import find_runs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,24 +25,31 @@ def test_run_with_a_third_party_strategy_and_backbone(tmp_path, fer2013_slice, m
     monkeypatch.setenv("FER_LOAD_PLUGINS", "fer_models,fer_plugin_example")
     cfg = _config(tmp_path, fer2013_slice, strategy="'sqrt_inverse'")
     cfg.write_text(cfg.read_text() + "[model]\nbackbone = 'tiny_mlp'\n")
-    result = CliRunner().invoke(cli, ["run", str(cfg)])
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     assert "Training (train)" in result.output and "700" in result.output
-    assert "training tiny_mlp on cpu (strategy sqrt_inverse" in result.output
+    assert "experiment cli-test: backbone tiny_mlp" in result.output
+    (run,) = find_runs(tmp_path / "runs")
+    share = run.history()[0]["class_share"]  # sqrt_inverse: rare classes drawn more than their share
+    counts = load_dataset(fer2013_slice).split("train").class_counts()
+    natural = (counts / counts.sum()).tolist()
+    rarest = int(counts.argmin())
+    assert share[rarest] > 1.5 * natural[rarest]
     assert "| PrivateTest (report) | 150 |" in result.output
     assert "Protocol: selection (best epoch) on PublicTest" in result.output
 
 
 def test_run_overrides(tmp_path, fer2013_slice):
     cfg = _config(tmp_path, fer2013_slice)
-    result = CliRunner().invoke(cli, ["run", str(cfg), "--max-steps", "2", "--subset-per-class", "5"])
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--max-steps", "2", "--subset-per-class", "5",
+                                      "--out", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     assert "2 steps, 1 epoch(s)" in result.output
 
 
 def test_bad_config_is_one_clear_line(tmp_path, fer2013_slice):
     cfg = _config(tmp_path, fer2013_slice, strategy="'adaptiv'")
-    result = CliRunner().invoke(cli, ["run", str(cfg)])
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1
     assert "Error: config: [train] strategy = 'adaptiv' is not registered" in result.output
     assert "Traceback" not in result.output
