@@ -23,6 +23,11 @@ warm-up steps and the trainer's evaluation after its last step lie outside that 
 pipelines run interleaved in rounds (order rotated each round) so machine noise hits all alike;
 the table shows the median images/second over the rounds.
 
+A second, smaller table times the data paths alone (no model): batches of the fer path (index
+the uint8 tensor, convert, ``BatchAugment``: what ``Trainer._forward_loss`` does before the
+model) against batches out of the DataLoader above, to show how far each is from being the
+bottleneck.
+
     python benchmarks/train_throughput.py [--models small_cnn,efficientnet_b0] [--steps N]
         [--batch-size 64] [--out BENCHMARKS-section.md]
 """
@@ -52,7 +57,7 @@ from fer_core.classes import NUM_CLASSES
 from fer_core.config import ExperimentConfig, TrainConfig
 from fer_core.data import FerDataset, load_dataset
 from fer_core.plugins import PluginSet
-from fer_core.training import Trainer, build_optimizer
+from fer_core.training import BatchAugment, Trainer, build_optimizer, to_model_input
 from fer_core.training._transforms import MEAN, STD
 
 REPO = Path(__file__).resolve().parents[1]
@@ -212,6 +217,37 @@ class Bench:
         if clock.seconds is None:
             raise RuntimeError("the trainer did not reach the last timed step")
         return clock.seconds
+
+
+    # -- the data paths alone (no model) ----------------------------------------------------------
+    def fer_batches(self, batches: int) -> float:
+        """Seconds for ``batches`` batches of the trainer's data path (as in ``Trainer._forward_loss``)."""
+        train = self.dataset.split("train")
+        augment = BatchAugment(self.tc.augment, NUM_CLASSES)
+        g = torch.Generator().manual_seed(SEED)
+        order = torch.randperm(len(train), generator=g)
+        b = self.batch_size
+        start = time.perf_counter()
+        for i in range(batches):
+            idx = order[i * b:(i + 1) * b]
+            augment(to_model_input(train.images[idx]), train.labels[idx], g)
+        return time.perf_counter() - start
+
+    def loader_batches(self, batches: int, warmup: int = 4) -> float:
+        """Seconds for ``batches`` batches out of the per-sample DataLoader, after ``warmup`` batches."""
+        data = PilImages(self.images, self.labels, per_sample_transform())
+        loader = DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=WORKERS,
+                            collate_fn=MixCollate(), drop_last=True)
+        it = iter(loader)
+        try:
+            for _ in range(warmup):
+                next(it)
+            start = time.perf_counter()
+            for _ in range(batches):
+                next(it)
+            return time.perf_counter() - start
+        finally:
+            del it
 
 
 # -- report -------------------------------------------------------------------------------------

@@ -335,9 +335,8 @@ class Trainer:
         order = shard(self.epoch_order, self.dist)
         micro = tc.batch_size
         total_micro = min(math.ceil(len(order) / micro), self.steps_per_epoch * tc.grad_accum)
-        bar = tqdm(total=total_micro, initial=self.batch_in_epoch, desc=f"epoch {self.epoch}",
-                   unit="batch", leave=False, disable=None if self.progress is None else not self.progress)
-        bar.disable = bar.disable or not self.dist.is_main
+        bar = self._bar(total=total_micro * micro, initial=self.batch_in_epoch * micro,
+                        desc=f"epoch {self.epoch}", unit="img", leave=False, position=1)
         while self.batch_in_epoch < total_micro:
             if tc.max_steps is not None and self.step >= tc.max_steps:
                 break
@@ -360,7 +359,7 @@ class Trainer:
             self.epoch_loss[0] += value
             self.epoch_loss[1] += 1
             self.batch_in_epoch += 1
-            bar.update(1)
+            bar.update(len(idx))
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
             if not last_micro:
                 continue
@@ -372,6 +371,11 @@ class Trainer:
             if self.control.should_stop:
                 break
         bar.close()
+
+    def _bar(self, **kwargs: Any) -> tqdm:
+        """A progress bar with throughput, shown on rank 0 and only on a terminal unless asked."""
+        disable = (None if self.progress is None else not self.progress) if self.dist.is_main else True
+        return tqdm(disable=disable, dynamic_ncols=True, **kwargs)
 
     def _last_checkpoint(self) -> Path | None:
         if self.run is None:
@@ -442,6 +446,8 @@ class Trainer:
         try:
             self._hook("before_train")
             self.train_model.train()
+            epochs_bar = self._bar(total=self.tc.epochs, initial=self.epoch, desc=self.stage.name,
+                                   unit="epoch", position=0)
             while not self._finished():
                 t0 = time.perf_counter()
                 if self.epoch_order is None:
@@ -450,6 +456,8 @@ class Trainer:
                 if self.control.should_stop and self.batch_in_epoch < self._epoch_micro_batches():
                     break  # stopped mid-epoch by a hook: no partial-epoch evaluation
                 self._end_epoch(time.perf_counter() - t0)
+                epochs_bar.update(1)
+            epochs_bar.close()
             barrier(self.dist)
             result = self._final_result(time.perf_counter() - started)
         except BaseException as exc:
