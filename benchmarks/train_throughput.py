@@ -58,6 +58,7 @@ from fer_core.config import ExperimentConfig, TrainConfig
 from fer_core.data import FerDataset, load_dataset
 from fer_core.plugins import PluginSet
 from fer_core.training import BatchAugment, Trainer, build_optimizer, to_model_input
+from fer_core.training._augment import single_threaded
 from fer_core.training._transforms import MEAN, STD
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,8 +68,9 @@ WORKERS = 2
 SEED = 0
 PIPELINES = ("bare", "dataloader", "trainer")
 # (timed steps, warm-up steps) per model: the whole default run stays near 10 minutes on 2 idle cores
-DEFAULT_STEPS = {"small_cnn": (40, 5), "efficientnet_b0": (8, 2)}
+DEFAULT_STEPS = {"small_cnn": (40, 5), "efficientnet_b0": (10, 3)}
 TARGET_BARE, TARGET_LOADER = 0.90, 3.0
+DATA_BATCHES = 40  # per round, for the data-path-alone table
 
 # One augmentation, in both forms. Trainer: [train.augment] options (whole-batch tensor ops).
 AUGMENT = {"translate": 4.0, "rotate": 10.0, "hflip": True, "brightness": 0.2, "contrast": 0.2,
@@ -128,6 +130,14 @@ class BenchmarkBackbones:
         register("efficientnet_b0", _efficientnet_b0, "EfficientNet-B0 from timm, random init")
 
 
+def load_plugins(**extra: object) -> PluginSet:
+    """fer_models' built-ins, plus the benchmark-local EfficientNet-B0 when they lack one."""
+    plugins = PluginSet.load(allow=["fer_models"], extra=extra)
+    if "efficientnet_b0" in plugins.backbones():
+        return plugins
+    return PluginSet.load(allow=["fer_models"], extra={"benchmark": BenchmarkBackbones(), **extra})
+
+
 class StepClock:
     """Times the trainer from its own hook: end of step ``warmup`` to end of step ``warmup + steps``."""
 
@@ -152,7 +162,8 @@ class Bench:
         self.model_name, self.dataset, self.data_path = model_name, dataset, data_path
         self.batch_size = batch_size
         self.warmup, self.steps = warmup, steps
-        self.plugins = PluginSet.load(allow=["fer_models"], extra={"benchmark": BenchmarkBackbones()})
+        self.plugins = load_plugins()
+        self.registered_by = self.plugins.get("backbone", model_name).plugin
         self.tc = TrainConfig(batch_size=batch_size, optimizer="adamw", loss="cross_entropy",
                               checkpoint_every=0, augment=AUGMENT)
         train = dataset.split("train")
@@ -201,8 +212,7 @@ class Bench:
 
     def trainer(self) -> float:
         clock = StepClock(self.warmup, self.steps)
-        plugins = PluginSet.load(allow=["fer_models"],
-                                 extra={"benchmark": BenchmarkBackbones(), "clock": clock})
+        plugins = load_plugins(clock=clock)
         cfg = ExperimentConfig.from_dict({
             "name": "throughput", "seed": SEED, "device": "cpu", "threads": THREADS,
             "data": {"path": str(self.data_path), "eval_limit": 64},
@@ -220,17 +230,20 @@ class Bench:
 
 
     # -- the data paths alone (no model) ----------------------------------------------------------
-    def fer_batches(self, batches: int) -> float:
+    def fer_batches(self, batches: int, warmup: int = 4) -> float:
         """Seconds for ``batches`` batches of the trainer's data path (as in ``Trainer._forward_loss``)."""
         train = self.dataset.split("train")
         augment = BatchAugment(self.tc.augment, NUM_CLASSES)
         g = torch.Generator().manual_seed(SEED)
         order = torch.randperm(len(train), generator=g)
         b = self.batch_size
-        start = time.perf_counter()
-        for i in range(batches):
+        start = 0.0
+        for i in range(warmup + batches):
+            if i == warmup:
+                start = time.perf_counter()
             idx = order[i * b:(i + 1) * b]
-            augment(to_model_input(train.images[idx]), train.labels[idx], g)
+            with single_threaded():
+                augment(to_model_input(train.images[idx]), train.labels[idx], g)
         return time.perf_counter() - start
 
     def loader_batches(self, batches: int, warmup: int = 4) -> float:
@@ -269,8 +282,8 @@ def load_average() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
 
 
-def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, load_start: str, load_end: str,
-             seconds: float) -> str:
+def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args: argparse.Namespace,
+             load_start: str, load_end: str, seconds: float) -> str:
     cmd = "python benchmarks/train_throughput.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     lines = [
         "### Training throughput (images/second)",
@@ -297,7 +310,21 @@ def markdown(rows: list[dict[str, Any]], args: argparse.Namespace, load_start: s
         per_round = "; ".join(" / ".join(f"{v:.1f}" for v in vals)
                               for vals in zip(*r["rounds"].values(), strict=True))
         lines.append(f"- {r['model']}: {r['steps']} steps timed after {r['warmup']} warm-up steps, "
-                     f"per pipeline per round ({r['steps'] * args.rounds} per pipeline); rounds: {per_round}")
+                     f"per pipeline per round ({r['steps'] * args.rounds} per pipeline; backbone from "
+                     f"plugin `{r['registered_by']}`); rounds: {per_round}")
+    if data_rows:
+        fer, loader = statistics.median(data_rows["fer"]), statistics.median(data_rows["dataloader"])
+        lines += [
+            "",
+            f"Data path alone, no model ({DATA_BATCHES} batches of {args.batch_size} per round, "
+            f"{args.rounds} rounds, median):",
+            "",
+            "| data path | img/s | relative |",
+            "|---|---:|---:|",
+            f"| fer: uint8 tensor + BatchAugment (main process, {THREADS} threads) | {fer:.0f} "
+            f"| {fer / loader:.1f}x |",
+            f"| per-sample PIL + torchvision, DataLoader {WORKERS} workers | {loader:.0f} | 1.0x |",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -306,13 +333,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="small_cnn,efficientnet_b0",
                         help="comma-separated backbones (default: small_cnn,efficientnet_b0)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timed steps per pipeline per round (default: 40 small_cnn, 8 efficientnet_b0)")
+                        help="timed steps per pipeline per round (default: 40 small_cnn, 10 efficientnet_b0)")
     parser.add_argument("--warmup", type=int, default=None,
-                        help="untimed steps first (default: 5 small_cnn, 2 efficientnet_b0)")
+                        help="untimed steps first (default: 5 small_cnn, 3 efficientnet_b0)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: 3)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"FER2013 csv(.gz), relative to the repository root (default: {DEFAULT_DATA})")
+    parser.add_argument("--no-data-path", dest="data_path", action="store_false",
+                        help="skip the data-path-alone table")
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown section here")
     args = parser.parse_args(argv)
 
@@ -336,8 +365,20 @@ def main(argv: list[str] | None = None) -> None:
         med = {p: statistics.median(v) for p, v in rounds.items()}
         rows.append({"model": model_name, **med, "vs_bare": med["trainer"] / med["bare"],
                      "vs_loader": med["trainer"] / med["dataloader"], "steps": steps, "warmup": warmup,
-                     "rounds": rounds})
-    section = markdown(rows, args, load_start, load_average(), time.perf_counter() - started)
+                     "rounds": rounds, "registered_by": bench.registered_by})
+    data_rows: dict[str, list[float]] = {"fer": [], "dataloader": []}
+    if args.data_path and rows:
+        bench = Bench(rows[0]["model"], dataset, data_path, args.batch_size, 0, 0)
+        images = DATA_BATCHES * args.batch_size
+        for r in range(args.rounds):
+            for name in (("fer", "dataloader") if r % 2 == 0 else ("dataloader", "fer")):
+                timer = bench.fer_batches if name == "fer" else bench.loader_batches
+                seconds = timer(DATA_BATCHES)
+                data_rows[name].append(images / seconds)
+                print(f"[data path] round {r + 1}: {name} {data_rows[name][-1]:.0f} img/s",
+                      file=sys.stderr, flush=True)
+    section = markdown(rows, data_rows if args.data_path else {}, args, load_start, load_average(),
+                       time.perf_counter() - started)
     print(section)
     if args.out is not None:
         args.out.write_text(section, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -91,8 +92,8 @@ def test_onecycle_peaks_at_lr_and_ends_near_zero_over_exactly_the_total_steps():
     assert max(lrs) == pytest.approx(0.1)
     assert lrs.index(max(lrs)) == 9  # pct_start 0.25 of 40 steps
     assert lrs[-1] == pytest.approx(0.1 / (25 * 1e4))  # div_factor x final_div_factor
-    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:10], strict=False))
-    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(lrs[:10]))
+    assert all(a >= b for a, b in itertools.pairwise(lrs[9:]))
     with pytest.raises(ValueError):  # the cycle is exactly the run's length
         sched.after_batch()
 
@@ -117,7 +118,7 @@ def test_cosine_warms_up_linearly_then_decays_to_min_lr():
         assert lrs[k] == pytest.approx(floor + (0.1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
     assert lrs[20] == pytest.approx((0.1 + floor) / 2)
     assert lrs[30] == pytest.approx(floor)
-    assert all(a > b for a, b in zip(lrs[10:30], lrs[11:31], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(lrs[10:31]))
 
 
 def test_plateau_cuts_lr_after_patience_epochs_without_improvement():

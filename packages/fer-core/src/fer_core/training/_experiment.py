@@ -135,7 +135,8 @@ def resume_trainer(
     stage = next((s for s in cfg.resolved_stages() if s.name == state["stage"]), None)
     if stage is None:
         raise FerError(f"{checkpoint}: its stage {state['stage']!r} is not in its own config")
-    trainer = Trainer(cfg, stage=stage, plugins=plugins, log=log, run=run, progress=progress)
+    trainer = Trainer(cfg, stage=stage, plugins=plugins, log=log, run=run, progress=progress,
+                      restoring=True)
     trainer.resume(checkpoint)
     run.update_info(status="running")
     return trainer

@@ -34,20 +34,38 @@ def load_trained_model(
         cfg = state["config"]
         weights = state["ema"] if state.get("ema") is not None else state["model"]
         wcfg = {"backbone": cfg["model"]["backbone"], "options": cfg["model"]["options"],
-                "preprocessing": {"crop_size": None, "tta": "none"}}
+                "preprocessing": _preprocessing(cfg, state.get("stage"))}
     else:
         weights, wcfg = load_weights(path)
         if not wcfg:
             raise CheckpointError(f"{path}: no {WEIGHTS_CONFIG} (or same-named .json) beside it")
     model = plugins.get("backbone", wcfg["backbone"]).build(
         num_classes=wcfg.get("num_classes", NUM_CLASSES), in_chans=wcfg.get("in_chans", 1),
-        **wcfg.get("options", {}))
+        **trained_options(wcfg.get("options", {})))
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit {wcfg['backbone']}: "
                               f"{str(exc).splitlines()[0]}") from None
     return model.eval(), wcfg
+
+
+def _preprocessing(cfg: dict[str, Any], stage: str | None) -> dict[str, Any]:
+    """The center crop and TTA a checkpoint's stage was trained and selected with."""
+    from fer_core.config import ExperimentConfig
+
+    stages = ExperimentConfig.from_dict(cfg).resolved_stages()
+    train = next((s.train for s in stages if s.name == stage), stages[0].train)
+    return {"crop_size": train.augment.crop_size, "tta": train.tta}
+
+
+#: Options that only say where the *initial* weights came from; a trained model does not need them.
+INIT_ONLY_OPTIONS = ("pretrained", "pretrained_strict")
+
+
+def trained_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Backbone options for rebuilding a model whose trained weights are loaded next."""
+    return {k: v for k, v in options.items() if k not in INIT_ONLY_OPTIONS}
 
 
 def run_config(run_path: Path) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from fer_core.data import FerDataset, Split, load_dataset
 from fer_core.errors import FerError
 from fer_core.plugins import PluginSet, get_plugins
 from fer_core.sampling import EpochContext, draw_epoch, example_weights
-from fer_core.training._augment import BatchAugment
+from fer_core.training._augment import BatchAugment, single_threaded
 from fer_core.training._checkpoint import (
     CheckpointError,
     export_weights,
@@ -39,6 +39,7 @@ from fer_core.training._checkpoint import (
 from fer_core.training._device import resolve_device
 from fer_core.training._distributed import DistInfo, barrier, broadcast_state, init_distributed, shard
 from fer_core.training._evaluate import evaluate
+from fer_core.training._model_io import trained_options
 from fer_core.training._optim import build_optimizer, build_schedule
 from fer_core.training._runs import RunDir
 from fer_core.training._transforms import MEAN, STD, to_model_input
@@ -84,7 +85,8 @@ class Trainer:
 
     ``run_root``: where a new run folder goes (``None``: no files written); ``run``: an existing
     run folder to continue in (with :meth:`resume`). ``init_from``: warm start from a checkpoint,
-    run folder or safetensors file (weights only, fresh optimizer).
+    run folder or safetensors file (weights only, fresh optimizer). ``restoring``: a checkpoint
+    will be loaded next (see :meth:`resume`), so initial weights are not loaded.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class Trainer:
         init_from: Path | None = None,
         parent: dict[str, Any] | None = None,
         progress: bool | None = None,
+        restoring: bool = False,
     ):
         self.config = config
         self.stage = stage or config.resolved_stages()[0]
@@ -130,8 +133,11 @@ class Trainer:
                              if self.dataset.has_role("report") else None)
 
         torch.manual_seed(config.seed)
+        # weights come next from init_from or a checkpoint: skip re-reading pretrained files
+        weights_follow = init_from is not None or restoring
+        options = trained_options(config.model.options) if weights_follow else config.model.options
         self.model = self.plugins.get("backbone", config.model.backbone).build(
-            num_classes=NUM_CLASSES, in_chans=1, **config.model.options)
+            num_classes=NUM_CLASSES, in_chans=1, **options)
         self.parent = parent
         if init_from is not None:
             weights, sha = model_weights_from(Path(init_from))
@@ -308,11 +314,13 @@ class Trainer:
 
     def _forward_loss(self, idx: torch.Tensor) -> torch.Tensor:
         train = self.train_split
-        x = to_model_input(train.images[idx].to(self.device, non_blocking=True))
-        y = (train.soft_labels[idx] if self.tc.soft_labels else train.labels[idx]).to(self.device)
-        x, y = self.augment(x, y, self.aug_gen)
-        if self.tc.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        # the data path's small ops stall on a busy CPU when split over threads (see single_threaded)
+        with single_threaded(self.device.type == "cpu"):
+            x = to_model_input(train.images[idx].to(self.device, non_blocking=True))
+            y = (train.soft_labels[idx] if self.tc.soft_labels else train.labels[idx]).to(self.device)
+            x, y = self.augment(x, y, self.aug_gen)
+            if self.tc.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
             logits = self.train_model(x)
@@ -354,7 +362,12 @@ class Trainer:
                     raise FerError(
                         f"loss is {loss.item()} at epoch {self.epoch}, batch {self.batch_in_epoch} "
                         f"(step {self.step}); last checkpoint: {self._last_checkpoint() or 'none'}")
-                self.scaler.scale(loss / tc.grad_accum).backward()
+                # weight by share of the accumulation group's examples: the group's mean loss, also
+                # when the epoch's last group is short (fewer micro-batches, a partial last one)
+                first = self.batch_in_epoch // tc.grad_accum * tc.grad_accum
+                end = min(first + tc.grad_accum, total_micro)
+                group_size = min(end * micro, len(order)) - first * micro
+                self.scaler.scale(loss * (len(idx) / group_size)).backward()
             value = float(loss.detach())
             self.epoch_loss[0] += value
             self.epoch_loss[1] += 1
@@ -435,7 +448,9 @@ class Trainer:
     def _finished(self) -> bool:
         tc = self.tc
         return (self.control.should_stop or self.epoch >= tc.epochs
-                or (tc.max_steps is not None and self.step >= tc.max_steps))
+                or (tc.max_steps is not None and self.step >= tc.max_steps)
+                # early-stopped (the flag above is not in checkpoints: a resumed run needs this)
+                or (tc.early_stopping is not None and self.bad_epochs >= tc.early_stopping))
 
     # -- the whole run ------------------------------------------------------------------------
     def fit(self) -> TrainResult:

@@ -1,0 +1,165 @@
+"""``fercli train``, ``fercli evaluate`` and ``fercli runs`` on a real slice of FER2013."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from fer_cli.main import cli
+from fer_core.classes import CLASSES
+from fer_core.training import PROTOCOL, find_runs, sha256_file
+
+CONFIG = """
+name = "cli"
+device = "cpu"
+[data]
+path = "{data}"
+[model]
+options = {{ widths = [8, 16] }}
+[train]
+epochs = 2
+batch_size = 16
+checkpoint_every = 0
+"""
+
+
+def _invoke(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, fer2013_slice):
+    """Run ``a`` (3 steps), then run ``b`` warm started from ``a``: each through ``fercli train``."""
+    from fer_core import plugins
+
+    root = tmp_path_factory.mktemp("runs")
+    cfg = root / "exp.toml"
+    cfg.write_text(CONFIG.format(data=fer2013_slice))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FER_LOAD_PLUGINS", "fer_models")
+        mp.setenv("FER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "fer-cache"))
+        plugins.reset()
+        a = _invoke("train", cfg, "--max-steps", 3, "--out", root / "a")
+        assert a.exit_code == 0, a.output
+        (run_a,) = find_runs(root / "a")
+        b = _invoke("train", cfg, "--max-steps", 3, "--init", run_a.path, "--out", root / "b")
+        assert b.exit_code == 0, b.output
+        (run_b,) = find_runs(root / "b")
+        plugins.reset()
+    return {"root": root, "config": cfg, "a": run_a, "b": run_b, "out_a": a.output, "out_b": b.output}
+
+
+def test_train_writes_a_completed_run(trained):
+    out, run = trained["out_a"], trained["a"]
+    assert f"run folder: {run.path}" in out
+    assert "| PrivateTest (report) | 150 |" in out and "| Public+Private | 300 |" in out
+    assert "3 steps, 1 epoch(s)" in out  # --max-steps 3 overrides the config's 2 epochs
+    info = run.info()
+    assert info["status"] == "completed" and info["steps"] == 3 and info["stage"] == "train"
+    assert info["parent"] is None
+    assert (run.path / "model.safetensors").is_file() and (run.path / "checkpoints" / "best.pt").is_file()
+
+
+def test_init_warm_starts_and_records_the_parent(trained):
+    a, b = trained["a"], trained["b"]
+    parent = b.info()["parent"]
+    assert parent == {"checkpoint": str(a.path), "sha256": sha256_file(a.path / "checkpoints" / "best.pt")}
+    assert b.info()["status"] == "completed"
+
+
+def test_resume_of_a_completed_run_finishes_without_training(trained, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(trained["a"].path, run)  # resuming rewrites the outputs: leave the shared run alone
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    result = _invoke("train", "--resume", run)
+    assert result.exit_code == 0, result.output
+    assert "resumed from" in result.output and "step 3" in result.output
+    assert "3 steps, 1 epoch(s)" in result.output  # no extra step, no extra epoch
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "completed" and info["steps"] == 3 and info["epochs"] == 1
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
+    assert info["report_accuracy"] == trained["a"].info()["report_accuracy"]
+
+
+def test_train_usage_errors(trained):
+    result = _invoke("train")
+    assert result.exit_code == 2
+    assert "give a CONFIG, or --resume RUN_OR_CHECKPOINT" in result.output
+    result = _invoke("train", trained["config"], "--resume", trained["a"].path)
+    assert result.exit_code == 2
+    assert "--resume continues a run with its own config" in result.output
+
+
+def test_evaluate_a_run_folder_prints_the_per_class_tables(trained):
+    run = trained["a"]
+    result = _invoke("evaluate", run.path)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"Protocol: {PROTOCOL}. TTA: none." in out
+    info = run.info()
+    assert f"**PublicTest (select)** (n = 150, accuracy {info['select_accuracy']:.4f})" in out
+    assert f"**PrivateTest (report)** (n = 150, accuracy {info['report_accuracy']:.4f})" in out
+    assert f"**Public+Private** (n = 300, accuracy {info['combined_accuracy']:.4f})" in out
+    assert out.count("| emotion | precision | recall | F1 | support |") == 3
+    for name in CLASSES:
+        assert out.count(f"| {name} | ") == 3
+    assert out.count("| macro avg |") == 3 and out.count("| weighted avg |") == 3
+
+
+def test_evaluate_safetensors_with_flip_tta_writes_json(trained, fer2013_slice, tmp_path):
+    out_json = tmp_path / "metrics.json"
+    weights = trained["a"].path / "model.safetensors"
+    result = _invoke("evaluate", weights, "--data", fer2013_slice, "--tta", "flip", "--json", out_json)
+    assert result.exit_code == 0, result.output
+    assert "TTA: flip." in result.output
+    data = json.loads(out_json.read_text())
+    assert data["protocol"] == PROTOCOL and data["tta"] == "flip"
+    splits = {"PublicTest (select)": 150, "PrivateTest (report)": 150, "Public+Private": 300}
+    assert {name: data[name]["n"] for name in splits} == splits
+    report = data["PrivateTest (report)"]
+    assert report["tta"] == "flip" and len(report["per_class_f1"]) == 7 and "ece" in report
+    assert sum(map(sum, report["confusion"])) == 150
+
+
+def test_evaluate_safetensors_needs_data(trained):
+    result = _invoke("evaluate", trained["a"].path / "model.safetensors")
+    assert result.exit_code == 1 and "pass --data PATH" in result.output
+
+
+def test_runs_list(trained, tmp_path):
+    result = _invoke("runs", "list", "--root", trained["root"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("| run | stage | status | best epoch |")
+    for key in ("a", "b"):
+        info = trained[key].info()
+        row = (f"| {key}/{trained[key].path.name} | train | completed | 0 | {info['select_accuracy']:.4f} "
+               f"| {info['report_accuracy']:.4f} | {info['combined_accuracy']:.4f} |")
+        assert row in lines
+    empty = _invoke("runs", "list", "--root", tmp_path)
+    assert empty.exit_code == 0 and "no runs under" in empty.output
+
+
+def test_runs_compare(trained):
+    a, b = trained["a"], trained["b"]
+    result = _invoke("runs", "compare", a.path, b.path, "--root", trained["root"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    reports = [json.loads((r.path / "report.json").read_text()) for r in (a, b)]
+    assert f"| metric | {a.path.name} | {b.path.name} |" in lines
+    acc = " | ".join(f"{r['report']['accuracy']:.4f}" for r in reports)
+    assert f"| accuracy | {acc} |" in lines
+    f1 = " | ".join(f"{r['report']['per_class_f1'][1]:.4f}" for r in reports)
+    assert f"| F1 disgust | {f1} |" in lines
+    assert "| steps | 3 | 3 |" in lines
+    assert f"| parent checkpoint | - | {b.info()['parent']['sha256'][:12]} |" in lines
+    # a run by name under --root
+    by_name = _invoke("runs", "compare", a.path.name, "--root", a.path.parent)
+    assert by_name.exit_code == 0, by_name.output
+    assert f"| accuracy | {reports[0]['report']['accuracy']:.4f} |" in by_name.output
+    missing = _invoke("runs", "compare", "nope", "--root", trained["root"])
+    assert missing.exit_code == 1 and "no run 'nope'" in missing.output
