@@ -16,12 +16,16 @@ the same batch size, the same AdamW optimizer (the trainer's no-decay split), th
     batch augmentation (translate 4 px, rotate 10, hflip, brightness, contrast, erasing,
     MixUp + CutMix), timed from its own ``after_batch`` hook.
 
-Every pipeline is timed the same way: wall time from the end of optimizer step ``warmup`` to the
-end of step ``warmup + steps``, i.e. ``steps`` whole iterations (fetching and augmenting the
-batch, forward, backward, optimizer step, reading the loss). Start-up, worker spawning, the
-warm-up steps and the trainer's evaluation after its last step lie outside that window. The
-pipelines run interleaved in rounds (order rotated each round) so machine noise hits all alike;
-the table shows the median images/second over the rounds.
+Each pipeline is built once per model (model and optimizer, DataLoader and its workers, Trainer)
+and trained in segments, interleaved: after ``--warmup`` untimed steps each, every round runs
+each pipeline for one untimed step and ``--steps`` timed steps, in an order rotated each round,
+so machine noise hits all alike; the table shows the median images/second over the rounds.
+Every pipeline is timed the same way: wall time from the end of one optimizer step to the end of
+the step ``--steps`` later, i.e. whole iterations (fetching and augmenting the batch, forward,
+backward, optimizer step, reading the loss). For the Trainer both ends are its ``after_batch``
+hook; a hook then stops ``fit()`` mid-epoch and the next segment's ``fit()`` continues from
+there (no evaluation happens inside the window: all segments lie in the first epoch). Start-up,
+worker spawning and the warm-up steps lie outside the windows.
 
 A second, smaller table times the data paths alone (no model): batches of the fer path (index
 the uint8 tensor, convert, ``BatchAugment``: what ``Trainer._forward_loss`` does before the
@@ -67,8 +71,10 @@ THREADS = 2
 WORKERS = 2
 SEED = 0
 PIPELINES = ("bare", "dataloader", "trainer")
-# (timed steps, warm-up steps) per model: the whole default run stays near 10 minutes on 2 idle cores
-DEFAULT_STEPS = {"small_cnn": (40, 5), "efficientnet_b0": (10, 3)}
+# (timed steps per round, warm-up steps before round 1) per model: the whole default run takes
+# about 5 minutes on 2 idle cores
+DEFAULT_STEPS = {"small_cnn": (12, 5), "efficientnet_b0": (4, 3)}
+SEGMENT_WARMUP = 1  # untimed steps before each timed segment (caches, allocator)
 TARGET_BARE, TARGET_LOADER = 0.90, 3.0
 DATA_BATCHES = 40  # per round, for the data-path-alone table
 
@@ -138,30 +144,130 @@ def load_plugins(**extra: object) -> PluginSet:
     return PluginSet.load(allow=["fer_models"], extra={"benchmark": BenchmarkBackbones(), **extra})
 
 
-class StepClock:
-    """Times the trainer from its own hook: end of step ``warmup`` to end of step ``warmup + steps``."""
+class SegmentClock:
+    """Times the trainer from its own hook and stops it at the end of each segment.
 
-    def __init__(self, warmup: int, steps: int):
-        self.warmup, self.steps = warmup, steps
+    ``arm(first, last)``: the window runs from the end of optimizer step ``first`` to the end of
+    step ``last``; there ``trainer.control.should_stop`` ends ``fit()`` (mid-epoch: no evaluation
+    until the next ``fit()`` continues from the same position).
+    """
+
+    def __init__(self) -> None:
+        self.first = self.last = 0
         self.start: float | None = None
         self.seconds: float | None = None
+
+    def arm(self, first: int, last: int) -> None:
+        self.first, self.last, self.start, self.seconds = first, last, None, None
 
     @fer_core.hookimpl
     def after_batch(self, trainer: Any, step: int, loss: float) -> None:
         now = time.perf_counter()
-        if step == self.warmup:
+        if step == self.first:
             self.start = now
-        elif step == self.warmup + self.steps and self.start is not None:
-            self.seconds = now - self.start
+        if step == self.last:
+            if self.start is not None:
+                self.seconds = now - self.start
+            trainer.control.should_stop = True
 
 
 # -- the three pipelines ------------------------------------------------------------------------
+# Each pipeline stays alive for the whole benchmark of one model (one model and optimizer, one
+# DataLoader with its workers, one Trainer) and runs in segments: ``segment(warmup, steps)``
+# trains ``warmup`` untimed steps, then returns the seconds of the next ``steps``.
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class _LoopPipeline:
+    """A plain training loop over ``batches``: the bare and the DataLoader pipelines."""
+
+    def __init__(self, bench: Bench, batches: Iterator[Batch]):
+        self.model, self.optimizer, self.loss_fn = bench.model()
+        self.batches = batches
+
+    def segment(self, warmup: int, steps: int) -> float:
+        start = 0.0
+        for done in range(warmup + steps):
+            if done == warmup:
+                start = time.perf_counter()
+            x, y = next(self.batches)
+            loss = self.loss_fn(self.model(x).float(), y)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            float(loss.detach())
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        pass
+
+
+class BarePipeline(_LoopPipeline):
+    """(a) one fixed random batch already in memory: the model's own speed."""
+
+    def __init__(self, bench: Bench):
+        g = torch.Generator().manual_seed(SEED)
+        x = torch.randn(bench.batch_size, 1, 48, 48, generator=g)
+        y = torch.softmax(torch.randn(bench.batch_size, NUM_CLASSES, generator=g), dim=1)
+        super().__init__(bench, iter(lambda: (x, y), None))
+
+
+class LoaderPipeline(_LoopPipeline):
+    """(b) per-sample PIL + torchvision transforms in DataLoader worker processes.
+
+    The workers stay alive between segments; between them they only top up the prefetch queue
+    and wait, so within a segment they make as many batches as it consumes.
+    """
+
+    def __init__(self, bench: Bench):
+        self.loader = bench.loader()
+        super().__init__(bench, self._forever())
+
+    def _forever(self) -> Iterator[Batch]:
+        while True:  # a new epoch when one runs out
+            yield from self.loader
+
+    def close(self) -> None:
+        self.batches.close()  # ends the epoch's iterator: its workers shut down
+
+
+class TrainerPipeline:
+    """(c) the fer Trainer, continued segment after segment by ``fit()``."""
+
+    def __init__(self, bench: Bench, total_steps: int):
+        self.clock = SegmentClock()
+        cfg = ExperimentConfig.from_dict({
+            "name": "throughput", "seed": SEED, "device": "cpu", "threads": THREADS,
+            "data": {"path": str(bench.data_path), "eval_limit": 64},
+            "model": {"backbone": bench.model_name},
+            "train": {**bench.tc.model_dump(), "epochs": 1},
+            "evaluate": False,
+        })
+        self.trainer = Trainer(cfg, plugins=load_plugins(clock=self.clock), dataset=bench.dataset,
+                               progress=False)
+        if total_steps > self.trainer.steps_per_epoch:
+            raise SystemExit(f"{total_steps} steps in all: more than one epoch "
+                             f"({self.trainer.steps_per_epoch}); use fewer --steps, --warmup or --rounds")
+
+    def segment(self, warmup: int, steps: int) -> float:
+        first = self.trainer.step + warmup
+        self.clock.arm(first, first + steps)
+        self.trainer.control.should_stop = False
+        self.trainer.fit()
+        if self.clock.seconds is None:
+            raise RuntimeError("the trainer stopped before the end of the timed window")
+        return self.clock.seconds
+
+    def close(self) -> None:
+        pass
+
+
 class Bench:
-    def __init__(self, model_name: str, dataset: FerDataset, data_path: Path, batch_size: int, warmup: int,
-                 steps: int):
+    """What the three pipelines of one model share: data, model factory, optimizer and loss."""
+
+    def __init__(self, model_name: str, dataset: FerDataset, data_path: Path, batch_size: int):
         self.model_name, self.dataset, self.data_path = model_name, dataset, data_path
         self.batch_size = batch_size
-        self.warmup, self.steps = warmup, steps
         self.plugins = load_plugins()
         self.registered_by = self.plugins.get("backbone", model_name).plugin
         self.tc = TrainConfig(batch_size=batch_size, optimizer="adamw", loss="cross_entropy",
@@ -170,64 +276,21 @@ class Bench:
         self.images = train.images[:, 0].numpy()
         self.labels = train.labels.numpy()
 
-    def _model(self) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.nn.Module]:
+    def model(self) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.nn.Module]:
+        """The model (same seed, same initial weights as the Trainer's), AdamW and the loss."""
         torch.manual_seed(SEED)
         model = self.plugins.get("backbone", self.model_name).build(num_classes=NUM_CLASSES, in_chans=1)
         model.train()
-        optimizer = build_optimizer(model, self.tc)
-        loss_fn = self.plugins.get("loss", "cross_entropy").build()
-        return model, optimizer, loss_fn
+        return model, build_optimizer(model, self.tc), self.plugins.get("loss", "cross_entropy").build()
 
-    def _timed_loop(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> float:
-        model, optimizer, loss_fn = self._model()
-        start = None
-        for done, (x, y) in enumerate(batches, start=1):
-            loss = loss_fn(model(x).float(), y)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            float(loss.detach())
-            if done == self.warmup:
-                start = time.perf_counter()
-            elif done == self.warmup + self.steps:
-                assert start is not None
-                return time.perf_counter() - start
-        raise RuntimeError("ran out of batches")
-
-    def bare(self) -> float:
-        g = torch.Generator().manual_seed(SEED)
-        x = torch.randn(self.batch_size, 1, 48, 48, generator=g)
-        y = torch.softmax(torch.randn(self.batch_size, NUM_CLASSES, generator=g), dim=1)
-        return self._timed_loop(iter(lambda: (x, y), None))
-
-    def dataloader(self) -> float:
+    def loader(self) -> DataLoader:
         data = PilImages(self.images, self.labels, per_sample_transform())
-        loader = DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=WORKERS,
-                            collate_fn=MixCollate(), drop_last=True)
-        batches = iter(loader)
-        try:
-            return self._timed_loop(batches)
-        finally:
-            del batches  # stops the workers before the next pipeline runs
+        return DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=WORKERS,
+                          collate_fn=MixCollate(), drop_last=True)
 
-    def trainer(self) -> float:
-        clock = StepClock(self.warmup, self.steps)
-        plugins = load_plugins(clock=clock)
-        cfg = ExperimentConfig.from_dict({
-            "name": "throughput", "seed": SEED, "device": "cpu", "threads": THREADS,
-            "data": {"path": str(self.data_path), "eval_limit": 64},
-            "model": {"backbone": self.model_name},
-            "train": {**self.tc.model_dump(), "epochs": 1, "max_steps": self.warmup + self.steps},
-            "evaluate": False,
-        })
-        trainer = Trainer(cfg, plugins=plugins, dataset=self.dataset, progress=False)
-        if self.warmup + self.steps > trainer.steps_per_epoch:
-            raise SystemExit(f"--steps: at most {trainer.steps_per_epoch - self.warmup} (one epoch)")
-        trainer.fit()
-        if clock.seconds is None:
-            raise RuntimeError("the trainer did not reach the last timed step")
-        return clock.seconds
-
+    def pipelines(self, total_steps: int) -> dict[str, Any]:
+        return {"bare": BarePipeline(self), "dataloader": LoaderPipeline(self),
+                "trainer": TrainerPipeline(self, total_steps)}
 
     # -- the data paths alone (no model) ----------------------------------------------------------
     def fer_batches(self, batches: int, warmup: int = 4) -> float:
@@ -248,10 +311,7 @@ class Bench:
 
     def loader_batches(self, batches: int, warmup: int = 4) -> float:
         """Seconds for ``batches`` batches out of the per-sample DataLoader, after ``warmup`` batches."""
-        data = PilImages(self.images, self.labels, per_sample_transform())
-        loader = DataLoader(data, batch_size=self.batch_size, shuffle=True, num_workers=WORKERS,
-                            collate_fn=MixCollate(), drop_last=True)
-        it = iter(loader)
+        it = iter(self.loader())
         try:
             for _ in range(warmup):
                 next(it)
@@ -292,7 +352,7 @@ def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args
         f"{THREADS} compute threads (`torch.set_num_threads({THREADS})`), DataLoader {WORKERS} workers",
         f"- command: `{cmd.strip()}`",
         f"- batch size {args.batch_size}, AdamW, cross-entropy on soft (MixUp/CutMix) targets; "
-        f"{args.rounds} interleaved rounds, median shown; whole run {seconds / 60:.1f} min",
+        f"{args.rounds} interleaved rounds (order rotated), median shown; whole run {seconds / 60:.1f} min",
         f"- load average at start: {load_start}; at end: {load_end}",
         "",
         "| model | bare img/s | DataLoader img/s | Trainer img/s | Trainer/bare | Trainer/DataLoader "
@@ -309,9 +369,12 @@ def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args
     for r in rows:
         per_round = "; ".join(" / ".join(f"{v:.1f}" for v in vals)
                               for vals in zip(*r["rounds"].values(), strict=True))
-        lines.append(f"- {r['model']}: {r['steps']} steps timed after {r['warmup']} warm-up steps, "
-                     f"per pipeline per round ({r['steps'] * args.rounds} per pipeline; backbone from "
-                     f"plugin `{r['registered_by']}`); rounds: {per_round}")
+        lines.append(f"- {r['model']} (backbone from plugin `{r['registered_by']}`): per pipeline "
+                     f"{r['warmup']} warm-up steps, then per round {SEGMENT_WARMUP} untimed + {r['steps']} "
+                     f"timed steps ({r['steps'] * args.rounds} timed steps per pipeline in all); "
+                     f"rounds: {per_round}. The DataLoader pipeline runs at "
+                     f"{r['dataloader'] / r['bare']:.2f} of bare, so no data path can be more than "
+                     f"{r['bare'] / r['dataloader']:.2f}x faster than it here.")
     if data_rows:
         fer, loader = statistics.median(data_rows["fer"]), statistics.median(data_rows["dataloader"])
         lines += [
@@ -333,10 +396,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="small_cnn,efficientnet_b0",
                         help="comma-separated backbones (default: small_cnn,efficientnet_b0)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timed steps per pipeline per round (default: 40 small_cnn, 10 efficientnet_b0)")
+                        help="timed steps per pipeline per round (default: 12 small_cnn, 4 efficientnet_b0)")
     parser.add_argument("--warmup", type=int, default=None,
-                        help="untimed steps first (default: 5 small_cnn, 3 efficientnet_b0)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: 3)")
+                        help="untimed steps per pipeline before round 1 (default: 5 small_cnn, "
+                        "3 efficientnet_b0)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default: 6)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"FER2013 csv(.gz), relative to the repository root (default: {DEFAULT_DATA})")
@@ -352,23 +416,28 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for model_name in [m.strip() for m in args.models.split(",") if m.strip()]:
         steps, warmup = DEFAULT_STEPS.get(model_name, (20, 3))
-        steps, warmup = args.steps or steps, args.warmup if args.warmup is not None else warmup
-        bench = Bench(model_name, dataset, data_path, args.batch_size, warmup, steps)
+        steps, warmup = args.steps or steps, max(1, args.warmup if args.warmup is not None else warmup)
+        bench = Bench(model_name, dataset, data_path, args.batch_size)
+        pipelines = bench.pipelines(total_steps=warmup + args.rounds * (SEGMENT_WARMUP + steps))
         rounds: dict[str, list[float]] = {p: [] for p in PIPELINES}
-        for r in range(args.rounds):
-            order = PIPELINES[r % 3:] + PIPELINES[:r % 3]
-            for pipeline in order:
-                seconds = getattr(bench, pipeline)()
-                rounds[pipeline].append(steps * args.batch_size / seconds)
-                print(f"[{model_name}] round {r + 1}: {pipeline} {rounds[pipeline][-1]:.1f} img/s",
-                      file=sys.stderr, flush=True)
+        try:
+            for p in PIPELINES:
+                pipelines[p].segment(warmup, 0)
+            for r in range(args.rounds):
+                for p in PIPELINES[r % 3:] + PIPELINES[:r % 3]:  # rotated each round
+                    rounds[p].append(steps * args.batch_size / pipelines[p].segment(SEGMENT_WARMUP, steps))
+                    print(f"[{model_name}] round {r + 1}: {p} {rounds[p][-1]:.1f} img/s",
+                          file=sys.stderr, flush=True)
+        finally:
+            for pipeline in pipelines.values():
+                pipeline.close()
         med = {p: statistics.median(v) for p, v in rounds.items()}
         rows.append({"model": model_name, **med, "vs_bare": med["trainer"] / med["bare"],
                      "vs_loader": med["trainer"] / med["dataloader"], "steps": steps, "warmup": warmup,
                      "rounds": rounds, "registered_by": bench.registered_by})
     data_rows: dict[str, list[float]] = {"fer": [], "dataloader": []}
     if args.data_path and rows:
-        bench = Bench(rows[0]["model"], dataset, data_path, args.batch_size, 0, 0)
+        bench = Bench(rows[0]["model"], dataset, data_path, args.batch_size)
         images = DATA_BATCHES * args.batch_size
         for r in range(args.rounds):
             for name in (("fer", "dataloader") if r % 2 == 0 else ("dataloader", "fer")):

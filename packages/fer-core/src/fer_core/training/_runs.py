@@ -113,10 +113,13 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
             flat[f"select_{key}"] = sel[key]
     for name, f1 in zip(CLASSES, sel.get("per_class_f1", []), strict=False):
         flat[f"f1_{name}"] = f1
-    for name, w in zip(CLASSES, row.get("class_weights") or [], strict=False):
-        flat[f"weight_{name}"] = w
-    if row.get("focus") is not None:
-        flat["focus"] = " ".join(row["focus"])
+    # the same columns every epoch, so a value first seen in a later epoch is not dropped
+    weights = row.get("class_weights") or [None] * len(CLASSES)
+    for name, w in zip(CLASSES, weights, strict=False):
+        flat[f"weight_{name}"] = "" if w is None else w
+    for name, share in zip(CLASSES, row.get("class_share") or [None] * len(CLASSES), strict=False):
+        flat[f"share_{name}"] = "" if share is None else share
+    flat["focus"] = " ".join(row.get("focus") or [])
     return flat
 
 
