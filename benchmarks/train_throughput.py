@@ -342,6 +342,10 @@ def load_average() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args: argparse.Namespace,
              load_start: str, load_end: str, seconds: float) -> str:
     cmd = "python benchmarks/train_throughput.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -370,8 +374,8 @@ def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args
         per_round = "; ".join(" / ".join(f"{v:.1f}" for v in vals)
                               for vals in zip(*r["rounds"].values(), strict=True))
         lines.append(f"- {r['model']} (backbone from plugin `{r['registered_by']}`): per pipeline "
-                     f"{r['warmup']} warm-up steps, then per round {SEGMENT_WARMUP} untimed + {r['steps']} "
-                     f"timed steps ({r['steps'] * args.rounds} timed steps per pipeline in all); "
+                     f"{_steps(r['warmup'])} of warm-up, then per round {SEGMENT_WARMUP} untimed + "
+                     f"{r['steps']} timed steps ({r['steps'] * args.rounds} timed per pipeline in all); "
                      f"rounds: {per_round}. The DataLoader pipeline runs at "
                      f"{r['dataloader'] / r['bare']:.2f} of bare, so no data path can be more than "
                      f"{r['bare'] / r['dataloader']:.2f}x faster than it here.")
@@ -384,7 +388,7 @@ def markdown(rows: list[dict[str, Any]], data_rows: dict[str, list[float]], args
             "",
             "| data path | img/s | relative |",
             "|---|---:|---:|",
-            f"| fer: uint8 tensor + BatchAugment (main process, {THREADS} threads) | {fer:.0f} "
+            f"| fer: uint8 tensor + BatchAugment (main process, one thread as in the Trainer) | {fer:.0f} "
             f"| {fer / loader:.1f}x |",
             f"| per-sample PIL + torchvision, DataLoader {WORKERS} workers | {loader:.0f} | 1.0x |",
         ]
