@@ -32,8 +32,12 @@ the uint8 tensor, convert, ``BatchAugment``: what ``Trainer._forward_loss`` does
 model) against batches out of the DataLoader above, to show how far each is from being the
 bottleneck.
 
+EfficientNet-B0 is timm's ``efficientnet_b0`` (random init, ``in_chans=1``, 7 classes): fer_models'
+built-in backbone of that name when it has one, else a benchmark-local plugin registering
+``timm.create_model("efficientnet_b0", in_chans=1, num_classes=7, pretrained=False)``.
+
     python benchmarks/train_throughput.py [--models small_cnn,efficientnet_b0] [--steps N]
-        [--batch-size 64] [--out BENCHMARKS-section.md]
+        [--warmup N] [--rounds N] [--batch-size 64] [--data PATH] [--out BENCHMARKS-section.md]
 """
 
 from __future__ import annotations
@@ -71,9 +75,10 @@ THREADS = 2
 WORKERS = 2
 SEED = 0
 PIPELINES = ("bare", "dataloader", "trainer")
-# (timed steps per round, warm-up steps before round 1) per model: the whole default run takes
-# about 5 minutes on 2 idle cores
-DEFAULT_STEPS = {"small_cnn": (12, 5), "efficientnet_b0": (4, 3)}
+# (timed steps per round, warm-up steps before round 1) per model. Short segments and many rounds:
+# on a shared machine the load comes and goes in phases, and each phase should hit every
+# pipeline. The whole default run takes about 5 minutes on 2 idle cores.
+DEFAULT_STEPS = {"small_cnn": (10, 5), "efficientnet_b0": (2, 3)}
 SEGMENT_WARMUP = 1  # untimed steps before each timed segment (caches, allocator)
 TARGET_BARE, TARGET_LOADER = 0.90, 3.0
 DATA_BATCHES = 40  # per round, for the data-path-alone table
@@ -400,11 +405,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="small_cnn,efficientnet_b0",
                         help="comma-separated backbones (default: small_cnn,efficientnet_b0)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timed steps per pipeline per round (default: 12 small_cnn, 4 efficientnet_b0)")
+                        help="timed steps per pipeline per round (default: 10 small_cnn, 2 efficientnet_b0)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed steps per pipeline before round 1 (default: 5 small_cnn, "
                         "3 efficientnet_b0)")
-    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds (default: 6)")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (default: 10)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help=f"FER2013 csv(.gz), relative to the repository root (default: {DEFAULT_DATA})")
