@@ -6,7 +6,7 @@ The file is a state dict saved as ``.safetensors`` or with ``torch.save`` (``.pt
 ``load_state_dict`` unwraps it, and strips a ``module.`` prefix). Before loading:
 
 * the first convolution (``pretrained_cfg["first_conv"]``) is adapted to the model's input
-  channels with ``timm.models.adapt_input_conv``, as timm does for ``pretrained=True``: 3 -> 1
+  channels with ``timm.models.adapt_input_conv``, as timm does for its own hub weights: 3 -> 1
   sums the RGB filters; 1 -> 3 repeats them, scaled;
 * a classifier (``pretrained_cfg["classifier"]``) whose shape differs from the model's (an
   ImageNet head for 7 emotions) is dropped, keeping the model's fresh head; a file without a
