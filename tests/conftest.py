@@ -93,3 +93,15 @@ def make_synthetic_dataset(per_class: int = 40, seed: int = 0):
 @pytest.fixture
 def synthetic_dataset():
     return make_synthetic_dataset()
+
+
+@pytest.fixture
+def one_thread():
+    """Run torch on one thread: tiny batch-2 model steps are fastest so, and far faster than two
+    threads when the cores are busy."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

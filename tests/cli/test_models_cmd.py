@@ -12,13 +12,7 @@ from click.testing import CliRunner
 from fer_cli.main import cli
 from fer_core import hookimpl, plugins
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rows(output: str) -> dict[str, list[str]]:

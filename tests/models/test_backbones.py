@@ -20,13 +20,7 @@ REGISTERED = list(plugins.PluginSet.load(allow=["fer_models"]).backbones())
 REQUIRED_OPTIONS = {"timm": {"model_name": "resnet10t"}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Batch-2 steps are fastest on one thread, and far faster than two when the cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(name: str, **kwargs):
