@@ -28,10 +28,18 @@ def _build(name: str, **kwargs):
     return plugins.get_plugins().get("backbone", name).build(**options)
 
 
+@pytest.fixture(autouse=True)
+def _hf_vit_needs_a_saved_model(request):
+    """hf_vit's required option is a saved model: the session's tiny ViT, made only when needed."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("name") == "hf_vit":
+        REQUIRED_OPTIONS["hf_vit"] = {"model": str(request.getfixturevalue("tiny_vit_dir"))}
+
+
 def test_the_zoo_is_registered():
     expected = {"small_cnn", "baseline_cnn", "resemotenet", "vgg19_fer", "khaireddin_vgg", "resnet18_cifar",
                 "lean_cnn", "efficientnet_b0", "efficientnet_b1", "efficientnetv2_s", "mobilenetv3_large",
-                "timm"}
+                "timm", "hf_vit"}
     backbones = plugins.get_plugins().backbones()
     assert expected <= set(backbones)
     for registered in backbones.values():
@@ -65,8 +73,9 @@ def test_builds_trains_a_step_and_evaluates(name, in_chans):
 @pytest.mark.parametrize("size", [40, 48])
 @pytest.mark.parametrize("name", REGISTERED)
 def test_runs_on_40x40_crops_and_48x48_faces(name, size):
+    shapes_only = {"pretrained": False} if name == "hf_vit" else {}  # from_pretrained refuses meta
     with torch.device("meta"):  # shapes only: no memory, no init
-        model = _build(name, num_classes=7, in_chans=1).eval()
+        model = _build(name, num_classes=7, in_chans=1, **shapes_only).eval()
         assert model(torch.zeros(1, 1, size, size)).shape == (1, 7)
 
 

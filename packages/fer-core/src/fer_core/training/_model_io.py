@@ -39,9 +39,10 @@ def load_trained_model(
         weights, wcfg = load_weights(path)
         if not wcfg:
             raise CheckpointError(f"{path}: no {WEIGHTS_CONFIG} (or same-named .json) beside it")
-    model = plugins.get("backbone", wcfg["backbone"]).build(
+    backbone = plugins.get("backbone", wcfg["backbone"])
+    model = backbone.build(
         num_classes=wcfg.get("num_classes", NUM_CLASSES), in_chans=wcfg.get("in_chans", 1),
-        **trained_options(wcfg.get("options", {})))
+        **trained_options(wcfg.get("options", {}), backbone.factory))
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
@@ -63,8 +64,15 @@ def _preprocessing(cfg: dict[str, Any], stage: str | None) -> dict[str, Any]:
 INIT_ONLY_OPTIONS = ("pretrained", "pretrained_strict")
 
 
-def trained_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Backbone options for rebuilding a model whose trained weights are loaded next."""
+def trained_options(options: dict[str, Any], factory: Any = None) -> dict[str, Any]:
+    """Backbone options for rebuilding a model whose trained weights are loaded next.
+
+    A backbone factory may say how itself, with a ``trained_options(options)`` attribute (the
+    Hugging Face path reads only the config then); otherwise :data:`INIT_ONLY_OPTIONS` are dropped.
+    """
+    own = getattr(factory, "trained_options", None)
+    if callable(own):
+        return dict(own(dict(options)))
     return {k: v for k, v in options.items() if k not in INIT_ONLY_OPTIONS}
 
 

@@ -135,9 +135,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         # weights come next from init_from or a checkpoint: skip re-reading pretrained files
         weights_follow = init_from is not None or restoring
-        options = trained_options(config.model.options) if weights_follow else config.model.options
-        self.model = self.plugins.get("backbone", config.model.backbone).build(
-            num_classes=NUM_CLASSES, in_chans=1, **options)
+        backbone = self.plugins.get("backbone", config.model.backbone)
+        options = (trained_options(config.model.options, backbone.factory) if weights_follow
+                   else config.model.options)
+        self.model = backbone.build(num_classes=NUM_CLASSES, in_chans=1, **options)
         self.parent = parent
         if init_from is not None:
             weights, sha = model_weights_from(Path(init_from))

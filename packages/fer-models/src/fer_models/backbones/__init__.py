@@ -7,6 +7,7 @@ trained with, which ``fercli models`` also costs.
 """
 
 from fer_models.backbones.baseline_cnn import BaselineCNN, baseline_cnn
+from fer_models.backbones.hf_vit import HFImageClassifier, hf_vit
 from fer_models.backbones.khaireddin_vgg import KhaireddinVGG, khaireddin_vgg
 from fer_models.backbones.lean_cnn import LeanCNN, lean_cnn
 from fer_models.backbones.resemotenet import ResEmoteNet, resemotenet
@@ -32,12 +33,14 @@ BACKBONES = {
     "resnet18_cifar": resnet18_cifar,
     "lean_cnn": lean_cnn,
     **TIMM_BACKBONES,
+    "hf_vit": hf_vit,
 }
 
 __all__ = [
     "BACKBONES",
     "VGG19FER",
     "BaselineCNN",
+    "HFImageClassifier",
     "KhaireddinVGG",
     "LeanCNN",
     "ResEmoteNet",
@@ -48,6 +51,7 @@ __all__ = [
     "efficientnet_b0",
     "efficientnet_b1",
     "efficientnetv2_s",
+    "hf_vit",
     "khaireddin_vgg",
     "lean_cnn",
     "mobilenetv3_large",
