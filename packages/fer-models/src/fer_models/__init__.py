@@ -1,9 +1,32 @@
-"""fer-models: the toolkit's built-in backbones, sampler strategies and losses.
+"""fer-models: the toolkit's built-in backbones, sampler strategies and losses, inference and ensembles.
 
-They are registered through the ``fer`` entry-point group by :mod:`fer_models.plugin`, the same
-way a third-party plugin registers its own.
+The built-ins are registered through the ``fer`` entry-point group by :mod:`fer_models.plugin`,
+the same way a third-party plugin registers its own. ``fer_models.load(name_or_path)`` gives a
+ready classifier (see :mod:`fer_models.inference`).
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 from fer_core import __version__
 
-__all__ = ["__version__"]
+# Inference and ensembles import on first use, so that loading the plugin stays light.
+_LAZY = {
+    "load": "fer_models.inference",
+    "shipped_models": "fer_models.inference",
+    "prepare_faces": "fer_models.inference",
+    "Classifier": "fer_models.inference",
+    "export_onnx": "fer_models.inference",
+    "Ensemble": "fer_models.ensemble",
+}
+
+__all__ = ["Classifier", "Ensemble", "__version__", "export_onnx", "load", "prepare_faces", "shipped_models"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fer_models' has no attribute {name!r}")

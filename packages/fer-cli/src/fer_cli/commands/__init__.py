@@ -1,13 +1,16 @@
 """Built-in commands, one module each."""
 
 from fer_cli.commands.data import data
+from fer_cli.commands.ensemble import ensemble
 from fer_cli.commands.evaluate import evaluate
+from fer_cli.commands.export import export
 from fer_cli.commands.models import models
 from fer_cli.commands.plugins import plugins_command
+from fer_cli.commands.predict import predict
 from fer_cli.commands.run import run
 from fer_cli.commands.runs import runs
 from fer_cli.commands.train import train
 
-BUILTIN_COMMANDS = [data, evaluate, models, plugins_command, run, runs, train]
+BUILTIN_COMMANDS = [data, ensemble, evaluate, export, models, plugins_command, predict, run, runs, train]
 
 __all__ = ["BUILTIN_COMMANDS"]

@@ -4,6 +4,8 @@ from fer_core.sampling import EpochContext, SamplerStrategy, draw_epoch, example
 from fer_core.training._augment import BatchAugment, eval_views
 from fer_core.training._checkpoint import (
     CheckpointError,
+    atomic_write,
+    atomic_write_text,
     export_weights,
     load_checkpoint,
     load_weights,
@@ -42,6 +44,8 @@ __all__ = [
     "Trainer",
     "TrainerControl",
     "apply_smoke",
+    "atomic_write",
+    "atomic_write_text",
     "build_optimizer",
     "build_schedule",
     "classification_metrics",

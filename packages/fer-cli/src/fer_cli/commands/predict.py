@@ -1,0 +1,82 @@
+"""``fercli predict IMAGES...``: emotion probabilities of face images, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def image_files(refs: tuple[Path, ...]) -> list[Path]:
+    """Files as given, and the image files inside folders (sorted), in order."""
+    from fer_core.errors import DataError
+
+    files: list[Path] = []
+    for ref in refs:
+        if ref.is_dir():
+            inside = sorted(p for p in ref.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not inside:
+                raise DataError(f"{ref}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+            files += inside
+        elif ref.is_file():
+            files.append(ref)
+        else:
+            raise DataError(f"{ref}: no such file or folder")
+    return files
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_ref", default="default", show_default=True,
+              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json.")
+@click.option("--tta", type=click.Choice(["none", "flip", "tencrop"]), default=None,
+              help="Test-time augmentation (default: what the model was selected with).")
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write the table to this .csv or .json instead of printing it.")
+def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: str,
+            out: Path | None) -> None:
+    """Classify face IMAGES (files or folders of face crops, any size, gray or color).
+
+    Each image is taken as one face: crop faces first, or use `fercli analyze` for photos and videos.
+    """
+    import numpy as np
+
+    from fer_core.data import load_image
+    from fer_core.errors import ConfigError
+    from fer_models import load
+
+    clf = load(model_ref, backend=backend, tta=tta)
+    files = image_files(images)
+    faces = np.stack([load_image(f, clf.size, resize=True) for f in files])
+    probs = clf.predict_proba(faces)
+    classes = list(clf.classes)
+    rows = [{"file": str(f), "label": classes[int(p.argmax())], "probability": float(p.max()),
+             **dict(zip(classes, map(float, p), strict=True))} for f, p in zip(files, probs, strict=True)]
+    if out is None:
+        click.echo("| file | label | p | " + " | ".join(classes) + " |")
+        click.echo("|---|---|---|" + "---|" * len(classes))
+        for r in rows:
+            click.echo(f"| {r['file']} | {r['label']} | {r['probability']:.3f} | "
+                       + " | ".join(f"{r[c]:.3f}" for c in classes) + " |")
+        return
+    from fer_core.training import atomic_write_text
+
+    if out.suffix.lower() == ".json":
+        text = json.dumps({"model": model_ref, "classes": classes, "rows": rows}, indent=2) + "\n"
+    elif out.suffix.lower() == ".csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["file", "label", "probability", *classes])
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buf.getvalue()
+    else:
+        raise ConfigError(f"--out {out}: expected a .csv or .json file name")
+    atomic_write_text(out, text)
+    click.echo(f"{len(rows)} face(s) -> {out}")

@@ -1,0 +1,128 @@
+"""An ensemble of trained classifiers, saved as ``ensemble.json`` that names its members."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fer_core.classes import CLASSES
+from fer_core.errors import ConfigError
+from fer_core.plugins import PluginSet
+from fer_core.training import atomic_write_text, sha256_file
+from fer_models.ensemble._fusion import METHODS, RRF_K, fuse
+from fer_models.inference._classifier import Classifier
+
+
+def _weights_file(ref: Path) -> Path:
+    """The file whose sha256 identifies a member (its weights)."""
+    if ref.is_dir():
+        return ref / "model.safetensors"
+    return ref
+
+
+class Ensemble:
+    """Members' probabilities fused by ``method`` (``weighted`` or ``rrf``) with ``weights``.
+
+    Takes faces like :class:`~fer_models.inference.Classifier` and returns fused scores
+    ``[N, 7]`` (rows sum to 1) in :attr:`classes` order. Its cost is the sum of its members'.
+    """
+
+    def __init__(self, members: Sequence[Classifier], weights: Sequence[float] | None = None,
+                 method: str = "weighted", k: float = RRF_K, refs: Sequence[str] | None = None,
+                 card: dict[str, Any] | None = None) -> None:
+        if not members:
+            raise ConfigError("an ensemble needs at least one member")
+        if method not in METHODS:
+            raise ConfigError(f"ensemble method must be one of {list(METHODS)}, got {method!r}")
+        for member in members:
+            if tuple(member.classes) != CLASSES:
+                raise ConfigError(f"member {member.source}: classes {member.classes} are not {CLASSES}")
+        self.members = list(members)
+        self.weights = tuple(float(w) for w in (weights or [1.0 / len(members)] * len(members)))
+        if len(self.weights) != len(self.members):
+            raise ConfigError(f"{len(self.members)} members but {len(self.weights)} weights")
+        self.method = method
+        self.k = float(k)
+        self.refs = list(refs or [m.source for m in self.members])
+        self._card = dict(card or {})
+
+    classes = CLASSES
+
+    @property
+    def size(self) -> int:
+        """The largest input side of the members (faces are resized per member anyway)."""
+        return max(m.size for m in self.members)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return dict(self._card)
+
+    def member_probabilities(self, faces: Any, **kwargs: Any) -> list[np.ndarray]:
+        """Each member's probabilities (each with its own size, crop and TTA)."""
+        return [m.predict_proba(faces, **kwargs) for m in self.members]
+
+    def predict_proba(self, faces: Any, **kwargs: Any) -> np.ndarray:
+        return fuse(self.member_probabilities(faces, **kwargs), self.weights, self.method, self.k).astype(
+            np.float32)
+
+    __call__ = predict_proba
+
+    def predict(self, faces: Any, **kwargs: Any) -> list[str]:
+        return [self.classes[i] for i in self.predict_proba(faces, **kwargs).argmax(1)]
+
+    def gmacs(self) -> float:
+        """Multiply-accumulates per face (billions): the sum of the members', their TTA counted."""
+        return float(sum(m.gmacs() for m in self.members))
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def to_dict(self, base: Path | None = None) -> dict[str, Any]:
+        members = []
+        for ref, member in zip(self.refs, self.members, strict=True):
+            path = Path(ref).resolve()
+            shown = str(path)
+            if base is not None:
+                with contextlib.suppress(ValueError):  # not below the file: keep the absolute path
+                    shown = str(path.relative_to(base.resolve()))
+            weights = _weights_file(path)
+            members.append({"ref": shown, "name": member.name, "tta": member.tta,
+                            "sha256": sha256_file(weights) if weights.is_file() else None})
+        return {"method": self.method, "weights": list(self.weights), "k": self.k, "classes": list(CLASSES),
+                "members": members, "card": self._card}
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``ensemble.json`` (member paths relative to it when they are below it)."""
+        path = Path(path)
+        atomic_write_text(path, json.dumps(self.to_dict(path.parent), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: torch.device | str = "cpu", backend: str = "torch",
+             plugins: PluginSet | None = None) -> Ensemble:
+        """Read ``ensemble.json``: each member loads through :func:`fer_models.load`; sha256 checked."""
+        from fer_models.inference._load import load
+
+        path = Path(path)
+        try:
+            spec = json.loads(path.read_text())
+            entries = spec["members"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not an ensemble file ({type(exc).__name__}: {exc})") from None
+        members, refs = [], []
+        for i, entry in enumerate(entries):
+            ref = Path(entry["ref"])
+            ref = ref if ref.is_absolute() else path.parent / ref
+            weights = _weights_file(ref)
+            if entry.get("sha256") and weights.is_file() and sha256_file(weights) != entry["sha256"]:
+                raise ConfigError(f"{path}: member {i} ({ref}) has changed since the ensemble was made "
+                                  f"(sha256 differs)")
+            members.append(load(ref, device=device, backend=backend, tta=entry.get("tta"), plugins=plugins))
+            refs.append(str(ref))
+        return cls(members, spec.get("weights"), spec.get("method", "weighted"), spec.get("k", RRF_K), refs,
+                   spec.get("card"))

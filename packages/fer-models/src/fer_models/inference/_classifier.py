@@ -1,0 +1,99 @@
+"""The classifier users call: faces in, probabilities in the toolkit's class order out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fer_core.classes import CLASSES
+from fer_core.training import predict_proba
+from fer_models.inference._faces import prepare_faces
+
+TTA_MODES = ("none", "flip", "tencrop")
+#: Views each TTA mode averages over (the model's cost per face is multiplied by this).
+TTA_VIEWS = {"none": 1, "flip": 2, "tencrop": 10}
+
+
+class Classifier:
+    """A trained model behind :func:`prepare_faces` and the TTA it was selected with.
+
+    ``predict_proba(faces)`` returns float32 probabilities ``[N, 7]`` in :attr:`classes` order
+    for faces in any form :func:`~fer_models.inference.prepare_faces` takes. ``config`` is the
+    weights config saved with the model (backbone, options, preprocessing, and for shipped
+    models the model card metadata under ``"card"``).
+    """
+
+    def __init__(self, model: torch.nn.Module, config: dict[str, Any], *, source: str = "",
+                 device: torch.device | str = "cpu", tta: str | None = None, backend: str = "torch") -> None:
+        self.model = model.eval()
+        self.config = config
+        self.source = source
+        self.device = torch.device(device)
+        self.backend = backend
+        pre = config.get("preprocessing") or {}
+        self.size = int(pre.get("size", 48))
+        self.crop_size = pre.get("crop_size")
+        self.tta = _check_tta(tta if tta is not None else pre.get("tta") or "none", self.crop_size)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in output order (the toolkit's canonical order)."""
+        return tuple(self.config.get("classes") or CLASSES)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """Model card metadata (accuracy, protocol, ...) when the model ships with one, else {}."""
+        return dict(self.config.get("card") or {})
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name") or self.config.get("experiment") or self.config.get("backbone"))
+
+    def prepare(self, faces: Any) -> torch.Tensor:
+        """uint8 ``[N, 1, S, S]`` for this model (see :func:`prepare_faces`)."""
+        return prepare_faces(faces, self.size)
+
+    def predict_proba(self, faces: Any, *, tta: str | None = None, batch_size: int = 256) -> np.ndarray:
+        """Probabilities ``[N, 7]`` (float32, rows sum to 1) in :attr:`classes` order."""
+        images = self.prepare(faces)
+        with torch.inference_mode():
+            probs = predict_proba(self.model, images, batch_size=batch_size, device=self.device,
+                                  crop_size=self.crop_size, tta=_check_tta(tta or self.tta, self.crop_size))
+        return probs.numpy()
+
+    __call__ = predict_proba
+
+    def predict(self, faces: Any, **kwargs: Any) -> list[str]:
+        """The most probable class name of each face."""
+        return [self.classes[i] for i in self.predict_proba(faces, **kwargs).argmax(1)]
+
+    def gmacs(self, tta: str | None = None) -> float:
+        """Multiply-accumulates per face, in billions, with the TTA views counted."""
+        from fer_models.flops import count_flops
+
+        side = self.crop_size or self.size
+        macs = count_flops(self.model, (1, 1, side, side))["macs"]
+        return macs * TTA_VIEWS[tta or self.tta] / 1e9
+
+    def export_onnx(self, path: str | Path, **kwargs: Any) -> Path:
+        """Export the network to ONNX (see :func:`fer_models.inference.export_onnx`)."""
+        from fer_models.inference._onnx import export_onnx
+
+        return export_onnx(self.model, path, self.config, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"Classifier({self.name!r}, backend={self.backend!r}, size={self.size}, "
+                f"crop_size={self.crop_size}, tta={self.tta!r})")
+
+
+def _check_tta(tta: str, crop_size: int | None) -> str:
+    from fer_core.errors import ConfigError
+
+    if tta not in TTA_MODES:
+        raise ConfigError(f"tta must be one of {list(TTA_MODES)}, got {tta!r}")
+    if tta == "tencrop" and not crop_size:
+        raise ConfigError("tta 'tencrop' needs a model trained on crops (its crop_size is not set)")
+    return tta

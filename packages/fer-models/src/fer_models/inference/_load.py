@@ -1,0 +1,88 @@
+"""``fer_models.load``: a classifier from a shipped name, a run folder or a weights file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fer_core.errors import ConfigError
+from fer_core.plugins import PluginSet
+from fer_core.training import load_trained_model
+from fer_core.training._checkpoint import WEIGHTS_CONFIG, WEIGHTS_NAME
+from fer_models.inference._classifier import Classifier
+
+#: Models shipped inside the fer-models wheel: ``weights/<name>/model.safetensors`` + ``model.json``.
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
+ENSEMBLE_FILE = "ensemble.json"
+
+
+def shipped_models() -> list[str]:
+    """Names of the models inside the installed package (``fer_models.load(name)`` takes them)."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SHIPPED_DIR.iterdir()
+                  if (p / WEIGHTS_NAME).is_file() or (p / ENSEMBLE_FILE).is_file())
+
+
+def _resolve(ref: str | Path) -> Path:
+    path = Path(ref).expanduser()
+    if path.exists():
+        return path
+    if isinstance(ref, str) and (SHIPPED_DIR / ref).is_dir() and ref in shipped_models():
+        return SHIPPED_DIR / ref
+    available = ", ".join(shipped_models()) or "none in this installation"
+    raise ConfigError(f"no model {str(ref)!r}: not a file or folder, nor a shipped model "
+                      f"(shipped: {available})")
+
+
+def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta: str | None = None,
+         backend: str = "torch", plugins: PluginSet | None = None) -> Any:
+    """A ready classifier (or ensemble) from a shipped name, a run folder, or a model file.
+
+    ``ref`` is a shipped model's name (:func:`shipped_models`), a run folder, a
+    ``model.safetensors`` (its ``model.json`` beside it), a checkpoint ``.pt``, an exported
+    ``.onnx`` (run with ONNX Runtime), or an ensemble (``ensemble.json`` or its folder).
+    ``backend = "onnx"`` runs a safetensors model through ONNX Runtime after exporting it to a
+    temporary file. ``tta`` overrides the test-time augmentation the model was selected with.
+
+    >>> import numpy as np, fer_models  # doctest: +SKIP
+    >>> clf = fer_models.load("default")  # doctest: +SKIP
+    >>> clf.predict_proba(np.zeros((2, 48, 48), np.uint8)).shape  # doctest: +SKIP
+    (2, 7)
+    """
+    if backend not in ("torch", "onnx"):
+        raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    path = _resolve(ref)
+    ensemble_file = path / ENSEMBLE_FILE if path.is_dir() else path
+    if ensemble_file.name == ENSEMBLE_FILE or (path.suffix == ".json" and path.name != WEIGHTS_CONFIG):
+        from fer_models.ensemble import Ensemble
+
+        return Ensemble.load(ensemble_file, device=device, backend=backend, plugins=plugins)
+    if path.suffix == ".onnx":
+        return _load_onnx(path, tta)
+    model, config = load_trained_model(path, plugins)
+    if backend == "onnx":
+        import tempfile
+
+        from fer_models.inference._onnx import export_onnx
+
+        tmp = Path(tempfile.mkdtemp(prefix="fer-onnx-")) / "model.onnx"
+        export_onnx(model, tmp, config)
+        return _load_onnx(tmp, tta)
+    return Classifier(model.to(device), config, source=str(path), device=device, tta=tta)
+
+
+def _load_onnx(path: Path, tta: str | None) -> Classifier:
+    from fer_models.inference._onnx import OnnxModel
+
+    sidecar = path.with_suffix(".json")
+    config = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    if not config:
+        raise ConfigError(f"{path}: no {sidecar.name} beside it (fercli export writes both)")
+    return Classifier(OnnxModel(path), config, source=str(path), tta=tta, backend="onnx")
+
+
+__all__ = ["ENSEMBLE_FILE", "SHIPPED_DIR", "WEIGHTS_CONFIG", "load", "shipped_models"]
