@@ -105,3 +105,36 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def train_tiny_run(root: Path, data: Path, *, seed: int = 0, tta: str = "none", steps: int = 3) -> Path:
+    """A real run folder: a narrow small_cnn trained for a few steps on ``data``; returns the stage folder."""
+    from fer_core import plugins
+    from fer_core.config import ExperimentConfig
+    from fer_core.training import Trainer
+
+    config = ExperimentConfig.from_dict({
+        "name": f"tiny-{seed}", "seed": seed, "device": "cpu",
+        "data": {"path": str(data), "cache": False},
+        "model": {"backbone": "small_cnn", "options": {"widths": [8, 16]}},
+        "train": {"epochs": 1, "max_steps": steps, "batch_size": 32, "lr": 3e-3, "tta": tta},
+    })
+    trainer = Trainer(config, plugins=plugins.PluginSet.load(allow=["fer_models"]), run_root=root,
+                      log=lambda _msg: None)
+    trainer.fit()
+    return trainer.run.path
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory, fer2013_slice) -> list[Path]:
+    """Two tiny trained runs on the real slice (seed 0 without TTA, seed 1 with flip TTA)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        root = tmp_path_factory.mktemp("tiny-runs")
+        return [train_tiny_run(root, fer2013_slice, seed=0),
+                train_tiny_run(root, fer2013_slice, seed=1, tta="flip")]
+    finally:
+        torch.set_num_threads(threads)

@@ -72,10 +72,13 @@ class Classifier:
 
     def gmacs(self, tta: str | None = None) -> float:
         """Multiply-accumulates per face, in billions, with the TTA views counted."""
+        from fer_core.errors import ConfigError
         from fer_models.flops import count_flops
 
+        if self.backend != "torch":
+            raise ConfigError("GMACs are counted on the PyTorch model: load it with backend='torch'")
         side = self.crop_size or self.size
-        macs = count_flops(self.model, (1, 1, side, side))["macs"]
+        macs = count_flops(self.model, (1, side, side))["macs"]
         return macs * TTA_VIEWS[tta or self.tta] / 1e9
 
     def export_onnx(self, path: str | Path, **kwargs: Any) -> Path:

@@ -22,7 +22,7 @@ def _as_tensor(face: Any, where: str) -> torch.Tensor:
     if isinstance(face, np.ndarray):
         if face.dtype == np.uint16:  # 16-bit PNGs: keep the top byte
             face = (face >> 8).astype(np.uint8)
-        face = torch.from_numpy(np.ascontiguousarray(face))
+        face = torch.from_numpy(np.array(face, copy=not face.flags.writeable, order="C"))
     if not isinstance(face, torch.Tensor):
         raise DataError(f"{where}: expected a numpy array, torch tensor or PIL image, "
                         f"got {type(face).__name__}")

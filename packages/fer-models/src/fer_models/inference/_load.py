@@ -57,7 +57,7 @@ def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta
         raise ConfigError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     path = _resolve(ref)
     ensemble_file = path / ENSEMBLE_FILE if path.is_dir() else path
-    if ensemble_file.name == ENSEMBLE_FILE or (path.suffix == ".json" and path.name != WEIGHTS_CONFIG):
+    if ensemble_file.is_file() and ensemble_file.suffix == ".json" and ensemble_file.name != WEIGHTS_CONFIG:
         from fer_models.ensemble import Ensemble
 
         return Ensemble.load(ensemble_file, device=device, backend=backend, plugins=plugins)

@@ -1,0 +1,96 @@
+"""``fercli predict``, ``fercli export`` and ``fercli ensemble`` on tiny real runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import fer_models
+from fer_cli.main import cli
+from fer_core import CLASSES
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def face_files(tmp_path):
+    """Three face crops as files: gray 48x48 PNG, color 100x80 JPEG, and one inside a folder."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "faces"
+    (folder / "more").mkdir(parents=True)
+    Image.fromarray(rng.integers(0, 256, (48, 48), dtype=np.uint8)).save(folder / "a.png")
+    Image.fromarray(rng.integers(0, 256, (100, 80, 3), dtype=np.uint8)).save(folder / "b.jpg")
+    Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(folder / "more" / "c.png")
+    return folder
+
+
+def test_predict_prints_a_table_and_writes_csv_and_json(tiny_runs, face_files, tmp_path):
+    run = str(tiny_runs[0])
+    result = CliRunner().invoke(cli, ["predict", str(face_files), "--model", run])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("| ") and "faces" in line]
+    assert len(lines) == 3 and "| file | label | p | " + " | ".join(CLASSES) + " |" in result.output
+
+    out_csv = tmp_path / "p.csv"
+    assert CliRunner().invoke(cli, ["predict", str(face_files / "a.png"), str(face_files / "b.jpg"),
+                                    "--model", run, "--out", str(out_csv)]).exit_code == 0
+    rows = list(csv.DictReader(out_csv.open()))
+    assert [r["file"].rsplit("/", 1)[1] for r in rows] == ["a.png", "b.jpg"]
+    clf = fer_models.load(run)
+    faces = [np.asarray(Image.open(face_files / "a.png"))]
+    assert float(rows[0][CLASSES[0]]) == pytest.approx(float(clf.predict_proba(faces)[0, 0]), abs=1e-6)
+    assert rows[0]["label"] in CLASSES
+
+    out_json = tmp_path / "p.json"
+    args = ["predict", str(face_files), "--model", run, "--out", str(out_json)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    data = json.loads(out_json.read_text())
+    assert data["classes"] == list(CLASSES) and len(data["rows"]) == 3
+
+
+def test_predict_errors_name_the_input(tiny_runs, tmp_path):
+    run = str(tiny_runs[0])
+    result = CliRunner().invoke(cli, ["predict", str(tmp_path / "missing.png"), "--model", run])
+    assert result.exit_code != 0 and "missing.png: no such file or folder" in result.output
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG not really")
+    result = CliRunner().invoke(cli, ["predict", str(bad), "--model", run])
+    assert result.exit_code != 0 and "broken.png: cannot read image" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(cli, ["predict", str(bad), "--model", str(tmp_path / "nope")])
+    assert result.exit_code != 0 and "nor a shipped model" in result.output
+
+
+def test_export_writes_onnx_that_agrees(tiny_runs, tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "m.onnx"
+    result = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    diff = float(result.output.rsplit(" ", 1)[1])
+    assert diff < 1e-4
+    bad = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(tmp_path / "m.pt")])
+    assert bad.exit_code != 0 and "must end in .onnx" in bad.output
+
+
+def test_ensemble_command_writes_weights_and_report(tiny_runs, tmp_path):
+    out = tmp_path / "ens"
+    result = CliRunner().invoke(cli, ["ensemble", *map(str, tiny_runs), "--out", str(out), "--step", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "Protocol:" in result.output and "PrivateTest (report)" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["rows"]) == 6 and {"select", "report", "both"} <= set(report["rows"][0])
+    ens = fer_models.load(out / "ensemble.json")
+    assert ens.method == "weighted" and sum(ens.weights) == pytest.approx(1.0)
+    assert fer_models.load(out / "ensemble-rrf.json").method == "rrf"
+    # and it classifies through fercli predict
+    face = tmp_path / "f.png"
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(face)
+    assert CliRunner().invoke(cli, ["predict", str(face), "--model", str(out)]).exit_code == 0
+    one = CliRunner().invoke(cli, ["ensemble", str(tiny_runs[0]), "--out", str(out)])
+    assert one.exit_code != 0 and "at least two members" in one.output
