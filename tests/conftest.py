@@ -24,10 +24,11 @@ def _need(path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory, monkeypatch):
-    """Tests load only the toolkit's own plugins, and cache decodes in a per-session folder."""
+    """Tests load only the toolkit's own plugins (fer_models, fer_temporal), and cache decodes in a
+    per-session folder."""
     from fer_core import plugins
 
-    monkeypatch.setenv("FER_LOAD_PLUGINS", "fer_models")
+    monkeypatch.setenv("FER_LOAD_PLUGINS", "fer_models,fer_temporal")
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "fer-cache"))
     plugins.reset()
     yield
@@ -176,3 +177,9 @@ def make_tiny_vit(tmp_path) -> Callable[..., Path]:
         return save_tiny_vit(tmp_path / name, labels, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    """The real test media folder (../shared/media)."""
+    return _need(MEDIA)

@@ -25,10 +25,12 @@ def _backbone_plugin(name: str, backbone: str) -> types.ModuleType:
 
 
 def test_builtins_load_through_the_entry_point():
-    ps = plugins.get_plugins()  # FER_LOAD_PLUGINS=fer_models, set by conftest
+    ps = plugins.get_plugins()  # FER_LOAD_PLUGINS=fer_models,fer_temporal, set by conftest
     info = {i.name: i for i in ps.info()}
-    assert set(info) == {"fer_models"}
+    assert set(info) == {"fer_models", "fer_temporal"}
     assert info["fer_models"].distribution == "fer-models"
+    assert info["fer_temporal"].distribution == "fer-temporal"
+    assert {"haar", "full_frame"} <= set(ps.registry("face_detector"))
     assert "small_cnn" in ps.backbones()
     assert {"uniform", "balanced", "class_weights"} <= set(ps.sampler_strategies())
     assert ps.backbones()["small_cnn"].plugin == "fer_models"

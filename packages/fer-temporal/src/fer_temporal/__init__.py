@@ -1,5 +1,37 @@
-"""fer-temporal: emotion over time in videos and frame streams (the temporal issue fills it in)."""
+"""fer-temporal: emotion over time in videos and frame streams, embeddable in other apps.
+
+>>> import numpy as np
+>>> from fer_temporal import Analyzer
+>>> uniform = lambda crops: np.full((len(crops), 7), 1 / 7)   # any classifier: crops -> [N, 7]
+>>> frames = [np.zeros((64, 64, 3), np.uint8)] * 3
+>>> rows = list(Analyzer(uniform, detector="full_frame").rows(frames))
+>>> [(r["frame"], r["track_id"], r["label"]) for r in rows]
+[(0, 0, 'angry'), (1, 0, 'angry'), (2, 0, 'angry')]
+"""
 
 from fer_core import __version__
+from fer_temporal._crops import face_crops, square_box
+from fer_temporal._csv import CsvTimelineWriter
+from fer_temporal._detectors import FullFrameDetector, HaarDetector
+from fer_temporal._sources import Frame, open_source, read_image, sample_frames
+from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
+from fer_temporal._tracker import IoUTracker, iou_matrix
 
-__all__ = ["__version__"]
+__all__ = [
+    "Analyzer",
+    "CsvTimelineWriter",
+    "Frame",
+    "FullFrameDetector",
+    "HaarDetector",
+    "IoUTracker",
+    "RunStats",
+    "__version__",
+    "columns",
+    "face_crops",
+    "iou_matrix",
+    "open_source",
+    "read_image",
+    "resolve_detector",
+    "sample_frames",
+    "square_box",
+]

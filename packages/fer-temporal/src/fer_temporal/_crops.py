@@ -1,0 +1,33 @@
+"""Face crops for the classifier: squared around the box, padded where they leave the frame, gray."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+
+def square_box(box: Sequence[float], margin: float = 0.1) -> tuple[int, int, int, int]:
+    """The square of side ``max(w, h) * (1 + margin)`` centred on ``box``, in whole pixels."""
+    x0, y0, x1, y1 = (float(v) for v in box[:4])
+    side = max(x1 - x0, y1 - y0) * (1.0 + margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    s = max(1, round(side))
+    return left, top, left + s, top + s
+
+
+def face_crops(frame: np.ndarray, boxes: Sequence[Sequence[float]], size: int = 48,
+               margin: float = 0.1) -> np.ndarray:
+    """Gray uint8 crops ``[N, size, size]`` of ``boxes`` in the RGB ``frame``.
+
+    Parts of the square outside the frame are black (PIL's crop pads them), so a face at the
+    edge keeps its aspect and position in the crop.
+    """
+    image = Image.fromarray(frame)
+    out = np.empty((len(boxes), size, size), dtype=np.uint8)
+    for i, box in enumerate(boxes):
+        crop = image.crop(square_box(box, margin)).convert("L")
+        out[i] = np.asarray(crop.resize((size, size), Image.Resampling.BILINEAR))
+    return out

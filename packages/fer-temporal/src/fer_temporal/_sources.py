@@ -1,0 +1,177 @@
+"""Frame sources: video files, images, folders and globs, devices, and any iterable of frames.
+
+Every source yields :class:`Frame` objects in order. ``time`` comes from the stream itself (a
+video frame's presentation timestamp, ``pts * time_base``), never from ``index / fps``: a
+variable-frame-rate file such as an iPhone ``.mov`` has frames at irregular times, and its
+container's nominal fps says nothing about them.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer_core.errors import DataError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+#: Decompression-bomb guard for still images (the data layer's limit too).
+MAX_PIXELS = 64_000_000
+
+
+@dataclass
+class Frame:
+    """One decoded frame: RGB uint8 ``[H, W, 3]``, its index in the source and its time in seconds."""
+
+    index: int
+    time: float | None
+    image: np.ndarray
+    source: str
+
+
+def _rgb(array: Any, where: str) -> np.ndarray:
+    """A frame as contiguous RGB uint8 ``[H, W, 3]`` (gray and RGBA converted)."""
+    a = np.asarray(array)
+    if a.dtype != np.uint8:
+        if a.dtype.kind == "f" and a.size and np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1:
+            a = (a * 255).round().astype(np.uint8)
+        elif a.dtype.kind in "iuf" and a.size and a.min() >= 0 and a.max() <= 255:
+            a = a.astype(np.uint8)
+        else:
+            raise DataError(f"{where}: frame pixels must be uint8, or floats in [0, 1]; got {a.dtype}")
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = a[:, :, :3]
+    if a.ndim != 3 or a.shape[2] != 3 or min(a.shape[:2]) < 1:
+        raise DataError(f"{where}: a frame must be [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]; "
+                        f"got shape {tuple(np.shape(array))}")
+    return np.ascontiguousarray(a)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One still image as RGB uint8, or a DataError naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise DataError(f"{path}: image is {w}x{h}, larger than {MAX_PIXELS} pixels; refused")
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path}: cannot read image: {exc}") from None
+
+
+def _video_frames(path: str, device_format: str | None = None) -> Iterator[Frame]:
+    """Decode a video (or a device) with PyAV; time = the frame's own timestamp."""
+    import av
+
+    try:
+        container = av.open(path, format=device_format)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot open video: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise DataError(f"{path}: no video stream in this file")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                yield Frame(index, None if frame.time is None else float(frame.time),
+                            frame.to_ndarray(format="rgb24"), path)
+                index += 1
+        except av.FFmpegError as exc:
+            raise DataError(f"{path}: video is damaged at frame {index}: {exc}") from None
+        if index == 0:
+            raise DataError(f"{path}: the video has no decodable frames")
+
+
+def _image_files(paths: Iterable[Path]) -> Iterator[Frame]:
+    for index, path in enumerate(paths):
+        yield Frame(index, None, read_image(path), str(path))
+
+
+def _iterable_frames(frames: Iterable[Any], name: str) -> Iterator[Frame]:
+    """Arrays, ``(array, time)`` pairs, or Frame objects."""
+    for index, item in enumerate(frames):
+        if isinstance(item, Frame):
+            yield Frame(index, item.time, _rgb(item.image, f"{name} frame {index}"), name)
+            continue
+        time = None
+        if isinstance(item, tuple) and len(item) == 2:
+            item, time = item
+            time = float(time)
+        yield Frame(index, time, _rgb(item, f"{name} frame {index}"), name)
+
+
+def open_source(source: Any, *, name: str | None = None) -> Iterator[Frame]:
+    """Frames of ``source``, decoded lazily (never all held).
+
+    ``source`` is a video file (mp4, mov incl. HEVC, avi, mkv, webm, gif...), an image file, a
+    folder of images (sorted by name), a glob pattern (``"frames/*.png"``), a device
+    (``"device:0"`` or ``"/dev/video0"``: a webcam through FFmpeg's v4l2 input), or any
+    iterable of frames: numpy arrays (gray, RGB or RGBA; uint8, or floats in [0, 1]),
+    ``(array, time_in_seconds)`` pairs, or :class:`Frame` objects.
+    """
+    if isinstance(source, (str, Path)):
+        text = str(source)
+        if text.startswith("device:") or text.startswith("/dev/video"):
+            device = f"/dev/video{text.split(':', 1)[1]}" if text.startswith("device:") else text
+            return _video_frames(device, device_format="v4l2")
+        path = Path(text).expanduser()
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not files:
+                raise DataError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+            return _image_files(files)
+        if path.is_file():
+            suffix = path.suffix.lower()
+            if suffix in IMAGE_SUFFIXES:
+                return _image_files([path])
+            return _video_frames(str(path))
+        if any(ch in text for ch in "*?["):
+            files = sorted(Path(p) for p in glob.glob(text) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise DataError(f"{text}: the pattern matches no image files")
+            return _image_files(files)
+        raise DataError(f"{text}: no such file, folder or device")
+    if isinstance(source, np.ndarray):
+        if source.ndim == 4:  # a stack of frames [T, H, W, C]
+            return _iterable_frames(iter(source), name or "array")
+        return _iterable_frames([source], name or "array")
+    if isinstance(source, Iterable):
+        return _iterable_frames(source, name or "frames")
+    raise DataError(f"cannot read frames from a {type(source).__name__}: give a path, a device or an "
+                    f"iterable of arrays")
+
+
+def sample_frames(frames: Iterable[Frame], *, stride: int = 1, fps: float | None = None) -> Iterator[Frame]:
+    """Every ``stride``-th frame, or frames at most ``fps`` per second of stream time.
+
+    With ``fps``, a frame is kept when its time reaches the next slot (``1 / fps`` after the
+    previous slot); frames without a time fall back to the stride.
+    """
+    if stride < 1:
+        raise DataError(f"stride must be >= 1, got {stride}")
+    if fps is not None and fps <= 0:
+        raise DataError(f"fps must be > 0, got {fps}")
+    next_slot: float | None = None
+    for frame in frames:
+        if fps is not None and frame.time is not None:
+            if next_slot is None or frame.time >= next_slot - 1e-9:
+                base = frame.time if next_slot is None else next_slot
+                next_slot = base + 1.0 / fps
+                while next_slot <= frame.time:  # a gap in the stream: catch up
+                    next_slot += 1.0 / fps
+                yield frame
+        elif frame.index % stride == 0:
+            yield frame

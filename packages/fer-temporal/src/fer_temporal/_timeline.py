@@ -1,0 +1,172 @@
+"""From frames to timeline rows: detect, track, classify in batches, one row per frame and track.
+
+A frame without a face still gets one row (``face_detected = False``, no probabilities), so
+the rows stay aligned with the video. Faces of consecutive frames are classified together in
+batches of ``batch_size``; only the frames of one pending batch are held, never the video.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fer_core.classes import CLASSES
+from fer_core.errors import ConfigError, DataError
+from fer_temporal._crops import face_crops
+from fer_temporal._sources import Frame, open_source, sample_frames
+from fer_temporal._tracker import IoUTracker
+
+Classifier = Callable[[np.ndarray], Any]
+
+
+def columns(classes: Iterable[str] = CLASSES) -> list[str]:
+    """The timeline's columns, in order (probabilities ``p_<class>``, deltas ``d_<class>``)."""
+    classes = list(classes)
+    return (["source", "frame", "time", "face_detected", "track_id", "x0", "y0", "x1", "y1", "score"]
+            + [f"p_{c}" for c in classes] + ["label", "label_prob"] + [f"d_{c}" for c in classes])
+
+
+def resolve_detector(detector: str | Callable[[np.ndarray], list], options: dict[str, Any] | None = None,
+                     plugins: Any = None) -> Callable[[np.ndarray], list]:
+    """A detector callable: itself, or built by its registered name with ``options``."""
+    if callable(detector):
+        if options:
+            raise ConfigError("detector options apply to a detector named by its registered name")
+        return detector
+    from fer_core.plugins import get_plugins
+
+    plugins = plugins if plugins is not None else get_plugins()
+    return plugins.get("face_detector", detector).build(**(options or {}))
+
+
+@dataclass
+class RunStats:
+    """What one analysis saw: frames read, processed and dropped (real-time mode), faces, tracks."""
+
+    frames_read: int = 0
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    faces: int = 0
+    tracks: set[int] = field(default_factory=set)
+    first_time: float | None = None
+    last_time: float | None = None
+
+
+class Analyzer:
+    """Emotion over time for any classifier that maps face crops to probabilities.
+
+    ``classifier(crops)`` takes uint8 gray crops ``[N, S, S]`` and returns ``[N, 7]``
+    probabilities in ``classifier.classes`` order (the toolkit's :data:`~fer_core.CLASSES` when
+    it has no such attribute); ``S`` is ``classifier.size`` or 48. ``fer_models.load(...)``
+    gives such a classifier; so does any function.
+
+    ``detector`` is a registered name (``"haar"``, ``"full_frame"``, a plugin's) or a callable
+    ``frame -> [(x0, y0, x1, y1, score), ...]``. ``realtime = True`` is for live streams: a frame
+    whose stream time is already behind the wall clock since the first frame is dropped (and
+    counted in :attr:`stats`), and faces are classified frame by frame.
+    """
+
+    def __init__(self, classifier: Classifier, detector: str | Callable[[np.ndarray], list] = "haar", *,
+                 detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
+                 batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
+                 realtime: bool = False, plugins: Any = None) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        self.classifier = classifier
+        self.classes = tuple(getattr(classifier, "classes", CLASSES))
+        self.crop_size = int(getattr(classifier, "size", 48))
+        self.detector = resolve_detector(detector, detector_options, plugins)
+        self.detector_name = detector if isinstance(detector, str) else getattr(
+            detector, "name", type(detector).__name__)
+        self.tracker = tracker or IoUTracker()
+        self.batch_size = 1 if realtime else batch_size
+        self.stride, self.fps, self.margin, self.realtime = stride, fps, margin, realtime
+        self.columns = columns(self.classes)
+        self.stats = RunStats()
+        self._last: dict[int, np.ndarray] = {}
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    def _kept(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        start_wall: float | None = None
+        start_stream: float | None = None
+        for frame in frames:
+            self.stats.frames_read += 1
+            if self.realtime and frame.time is not None:
+                now = _time.monotonic()
+                if start_wall is None:
+                    start_wall, start_stream = now, frame.time
+                elif frame.time - start_stream < now - start_wall:  # behind: drop to catch up
+                    self.stats.frames_dropped += 1
+                    continue
+            yield frame
+
+    def _classify(self, crops: list[np.ndarray], where: str) -> np.ndarray:
+        batch = np.concatenate(crops) if crops else np.empty((0, self.crop_size, self.crop_size), np.uint8)
+        probs = np.asarray(self.classifier(batch), dtype=np.float64)
+        if probs.shape != (len(batch), len(self.classes)):
+            raise DataError(f"{where}: the classifier returned shape {probs.shape} for {len(batch)} faces; "
+                            f"expected ({len(batch)}, {len(self.classes)})")
+        return probs
+
+    def _rows_of(self, frame: Frame, boxes: list, ids: list[int], probs: np.ndarray) -> list[dict[str, Any]]:
+        base = {"source": frame.source, "frame": frame.index, "time": frame.time}
+        if not boxes:
+            return [{**base, "face_detected": False}]
+        rows = []
+        for box, track_id, p in zip(boxes, ids, probs, strict=True):
+            prev = self._last.get(track_id)
+            self._last[track_id] = p
+            top = int(p.argmax())
+            row = {**base, "face_detected": True, "track_id": track_id,
+                   "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
+                   "score": box[4] if len(box) > 4 else None,
+                   **{f"p_{c}": float(v) for c, v in zip(self.classes, p, strict=True)},
+                   "label": self.classes[top], "label_prob": float(p[top])}
+            if prev is not None:
+                row.update({f"d_{c}": float(v) for c, v in zip(self.classes, p - prev, strict=True)})
+            rows.append(row)
+        return rows
+
+    def rows(self, source: Any, *, name: str | None = None) -> Iterator[dict[str, Any]]:
+        """Timeline rows of ``source`` (see :func:`fer_temporal.open_source`), as they are made."""
+        frames = self._kept(sample_frames(open_source(source, name=name), stride=self.stride, fps=self.fps))
+        pending: list[tuple[Frame, list, list[int]]] = []
+        crops: list[np.ndarray] = []
+        n_faces = 0
+
+        def flush() -> Iterator[dict[str, Any]]:
+            nonlocal n_faces
+            where = f"{pending[0][0].source} frames {pending[0][0].index}-{pending[-1][0].index}"
+            probs = self._classify(crops, where)
+            start = 0
+            for frame, boxes, ids in pending:
+                yield from self._rows_of(frame, boxes, ids, probs[start:start + len(boxes)])
+                start += len(boxes)
+            pending.clear()
+            crops.clear()
+            n_faces = 0
+
+        for frame in frames:
+            self.stats.frames_processed += 1
+            self.stats.first_time = frame.time if self.stats.first_time is None else self.stats.first_time
+            self.stats.last_time = frame.time
+            try:
+                boxes = [tuple(float(v) for v in b) for b in self.detector(frame.image)]
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"{frame.source} frame {frame.index}: the detector failed: {exc}") from None
+            ids = self.tracker.update(boxes)
+            self.stats.faces += len(boxes)
+            self.stats.tracks.update(ids)
+            pending.append((frame, boxes, ids))
+            if boxes:
+                crops.append(face_crops(frame.image, boxes, self.crop_size, self.margin))
+                n_faces += len(boxes)
+            if n_faces >= self.batch_size or (not n_faces and len(pending) >= self.batch_size):
+                yield from flush()
+        if pending:
+            yield from flush()
