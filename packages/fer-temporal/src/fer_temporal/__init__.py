@@ -10,14 +10,17 @@
 """
 
 from fer_core import __version__
+from fer_temporal._analysis import SMOOTHING, Smoother, TimelineAnalysis
 from fer_temporal._crops import face_crops, square_box
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._detectors import FullFrameDetector, HaarDetector
+from fer_temporal._export import analyze_to_files, inside, safe_stem
 from fer_temporal._sources import Frame, open_source, read_image, sample_frames
 from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
 from fer_temporal._tracker import IoUTracker, iou_matrix
 
 __all__ = [
+    "SMOOTHING",
     "Analyzer",
     "CsvTimelineWriter",
     "Frame",
@@ -25,13 +28,18 @@ __all__ = [
     "HaarDetector",
     "IoUTracker",
     "RunStats",
+    "Smoother",
+    "TimelineAnalysis",
     "__version__",
+    "analyze_to_files",
     "columns",
     "face_crops",
+    "inside",
     "iou_matrix",
     "open_source",
     "read_image",
     "resolve_detector",
+    "safe_stem",
     "sample_frames",
     "square_box",
 ]

@@ -1,5 +1,6 @@
 """Built-in commands, one module each."""
 
+from fer_cli.commands.analyze import analyze
 from fer_cli.commands.data import data
 from fer_cli.commands.ensemble import ensemble
 from fer_cli.commands.evaluate import evaluate
@@ -11,6 +12,7 @@ from fer_cli.commands.run import run
 from fer_cli.commands.runs import runs
 from fer_cli.commands.train import train
 
-BUILTIN_COMMANDS = [data, ensemble, evaluate, export, models, plugins_command, predict, run, runs, train]
+BUILTIN_COMMANDS = [analyze, data, ensemble, evaluate, export, models, plugins_command, predict, run, runs,
+                    train]
 
 __all__ = ["BUILTIN_COMMANDS"]

@@ -1,0 +1,59 @@
+"""``fercli analyze SOURCE...``: emotion over time in videos, images, folders or a webcam."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--model", "model_ref", default="default", show_default=True,
+              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json.")
+@click.option("--detector", default="haar", show_default=True,
+              help="A registered face detector: haar, full_frame (inputs already face crops), a plugin's.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("timelines"), show_default=True,
+              help="Folder for <name>.csv, <name>.json and <name>.png.")
+@click.option("--fps", type=float, default=None,
+              help="Analyze at most this many frames per second of stream time.")
+@click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Every N-th frame.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Faces classified together (from consecutive frames).")
+@click.option("--smoothing", type=click.Choice(["ema", "median", "mean", "none"]), default="ema",
+              show_default=True)
+@click.option("--alpha", type=float, default=0.3, show_default=True, help="EMA weight of the newest frame.")
+@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Rows in the rolling median/mean window.")
+@click.option("--min-length", type=float, default=0.5, show_default=True,
+              help="Shortest emotion segment (seconds; frames when the source has no timestamps).")
+@click.option("--realtime", is_flag=True, help="Live streams: drop frames to keep up, and say how many.")
+@click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
+def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
+            stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
+            realtime: bool, plot: bool) -> None:
+    """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
+    webcam ("device:0").
+
+    One row per processed frame and face (and one for a frame without a face), streamed to CSV;
+    then segments, transitions, per-track summary (JSON) and a plot.
+    """
+    from fer_models import load
+    from fer_temporal import Smoother, analyze_to_files
+
+    classifier = load(model_ref)
+    for source in sources:
+        result = analyze_to_files(
+            source, classifier, out, detector=detector, fps=fps, stride=stride, batch_size=batch_size,
+            realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length, plot=plot)
+        h = result["header"]
+        dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
+        click.echo(f"{source}: {h['frames_processed']} of {h['frames_read']} frames analyzed{dropped}, "
+                   f"{h['faces']} faces in {h['tracks']} track(s)")
+        for track in result["summary"]:
+            segs = [s for s in result["segments"] if s["track_id"] == track["track_id"]]
+            path = " -> ".join(s["emotion"] for s in segs)
+            click.echo(f"  track {track['track_id']}: dominant {track['dominant']} "
+                       f"({track['share'][track['dominant']]:.0%} of its frames), volatility "
+                       f"{track['volatility']:.3f}; segments: {path}")
+        click.echo("  wrote " + ", ".join(str(p) for p in result["paths"].values()))

@@ -1,0 +1,114 @@
+"""One call from a source to files: timeline CSV (streamed), JSON, PNG plot.
+
+Output names come from the source's name, reduced to safe characters, and every path is checked
+to lie inside the output folder the caller named (a video or track name cannot write elsewhere).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fer_core import __version__
+from fer_core.errors import ConfigError
+from fer_core.training import atomic_write
+from fer_temporal._analysis import Smoother, TimelineAnalysis
+from fer_temporal._csv import CsvTimelineWriter
+from fer_temporal._timeline import Analyzer
+
+
+def safe_stem(name: str) -> str:
+    """A file-name stem from any source name: letters, digits, ``._-`` only, no leading dots."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem).strip("._") or "stream"
+    return stem[:100]
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder / name``, refusing anything that would resolve outside ``folder``."""
+    base = folder.resolve()
+    path = (base / name).resolve()
+    if base not in path.parents:
+        raise ConfigError(f"output name {name!r} would leave the output folder {str(folder)!r}")
+    return path
+
+
+def _model_info(classifier: Any) -> dict[str, Any]:
+    config = getattr(classifier, "config", None) or {}
+    return {"model": getattr(classifier, "source", None) or config.get("name") or type(classifier).__name__,
+            "backbone": config.get("backbone"), "weights_sha256": config.get("weights_sha256")}
+
+
+def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name: str | None = None,
+                     analyzer: Analyzer | None = None, smoother: Smoother | None = None,
+                     min_length: float = 0.5, plot: bool = True, **analyzer_options: Any) -> dict[str, Any]:
+    """Analyze ``source`` and write ``<stem>.csv``, ``<stem>.json`` and (``plot``) ``<stem>.png``.
+
+    Returns the paths written and the JSON header. Rows stream to the CSV as they are made (see
+    :class:`CsvTimelineWriter`); the JSON and PNG are written atomically at the end.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    label = name or (str(source) if isinstance(source, (str, Path)) else "stream")
+    stem = safe_stem(label)
+    analyzer = analyzer or Analyzer(classifier, **analyzer_options)
+    analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
+    s_cols = [f"s_{c}" for c in analyzer.classes] + ["s_label"]
+    csv_path = inside(out_dir, f"{stem}.csv")
+    with CsvTimelineWriter(csv_path, analyzer.columns + s_cols) as writer:
+        for row in analyzer.rows(source, name=label):
+            writer.write({**row, **analysis.add(row)})
+    analysis.finish()
+    st = analyzer.stats
+    timed = st.first_time is not None and st.last_time is not None
+    duration = (st.last_time - st.first_time) if timed else None
+    header = {
+        "source": label, "toolkit_version": __version__, "classes": list(analyzer.classes),
+        "frames_read": st.frames_read, "frames_processed": st.frames_processed,
+        "frames_dropped": st.frames_dropped, "faces": st.faces, "tracks": len(st.tracks),
+        "duration_s": duration,
+        "fps": (st.frames_read - 1) / duration if duration else None,
+        "detector": analyzer.detector_name, **_model_info(classifier),
+        "smoothing": analysis.smoother.describe(), "min_segment_length": min_length,
+        "time_unit": "seconds (the stream's own timestamps)" if analysis._timed else "frames",
+    }
+    json_path = inside(out_dir, f"{stem}.json")
+    atomic_write(json_path, lambda tmp: _write_json(tmp, header, csv_path, analysis))
+    paths = {"csv": csv_path, "json": json_path}
+    if plot:
+        from fer_temporal._plots import plot_timeline
+
+        paths["png"] = plot_timeline(csv_path, analysis.segments(), inside(out_dir, f"{stem}.png"),
+                                     analyzer.classes, title=label)
+    return {"paths": paths, "header": header, "segments": analysis.segments(), "summary": analysis.summary(),
+            "transitions": analysis.transitions()}
+
+
+def _typed(value: str) -> Any:
+    if value == "":
+        return None
+    if value in ("True", "False"):
+        return value == "True"
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value
+
+
+def _write_json(tmp: Path, header: dict[str, Any], csv_path: Path, analysis: TimelineAnalysis) -> None:
+    """Header, then the rows (streamed back from the CSV, one at a time), segments, summary."""
+    with open(tmp, "w", encoding="utf-8") as out, open(csv_path, newline="", encoding="utf-8") as fh:
+        out.write('{"header": ' + json.dumps(header) + ',\n "rows": [')
+        for i, row in enumerate(csv.DictReader(fh)):
+            kept = {k: _typed(v) for k, v in row.items() if v != ""}
+            out.write(("," if i else "") + "\n  " + json.dumps(kept))
+        out.write("\n ],\n")
+        for key, value in (("segments", analysis.segments()), ("transitions", analysis.transitions()),
+                           ("change_points", analysis.change_points())):
+            out.write(f' "{key}": ' + json.dumps(value) + ",\n")
+        out.write(' "summary": ' + json.dumps(analysis.summary()) + "\n}\n")

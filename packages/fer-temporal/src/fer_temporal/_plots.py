@@ -1,0 +1,56 @@
+"""The timeline plot: smoothed probabilities over time per track, a dominant-emotion ribbon and
+segment bands (matplotlib, Agg backend, written atomically)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fer_core.training import atomic_write
+
+#: One colour per emotion, in CLASSES order (angry, disgust, fear, happy, sad, surprise, neutral).
+COLORS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f")
+
+
+def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path, classes: Sequence[str],
+                  title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tracks: dict[str, dict[str, list[float]]] = {}
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row["face_detected"] != "True":
+                continue
+            t = float(row["time"]) if row["time"] else float(row["frame"])
+            series = tracks.setdefault(row["track_id"], {"t": [], **{c: [] for c in classes}})
+            series["t"].append(t)
+            for c in classes:
+                series[c].append(float(row.get(f"s_{c}") or row[f"p_{c}"]))
+    n = max(1, len(tracks))
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.6 * n + 0.6), squeeze=False, sharex=True)
+    color = dict(zip(classes, COLORS, strict=False))
+    ordered = sorted(tracks.items(), key=lambda kv: int(kv[0]))
+    for ax, (track, series) in zip(axes[:, 0], ordered, strict=False):
+        for seg in (s for s in segments if str(s["track_id"]) == track):
+            band = color[seg["emotion"]]
+            ax.axvspan(seg["start"], seg["end"], color=band, alpha=0.12, lw=0)  # segment band
+            ax.axvspan(seg["start"], seg["end"], ymin=1.0, ymax=1.06, color=band, clip_on=False)  # ribbon
+        for c in classes:
+            ax.plot(series["t"], series[c], color=color[c], lw=1.2, label=c)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"track {track}\nprobability")
+    if not tracks:
+        axes[0, 0].text(0.5, 0.5, "no face detected", ha="center", va="center",
+                        transform=axes[0, 0].transAxes)
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.suptitle(title or "emotion timeline")
+    fig.tight_layout()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return out
