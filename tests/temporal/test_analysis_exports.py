@@ -1,0 +1,109 @@
+"""Smoothing, segments, transitions, summary; the CSV/JSON/PNG exports and fercli analyze."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fer_core import CLASSES, ConfigError
+from fer_temporal import Smoother, TimelineAnalysis, analyze_to_files, inside, safe_stem
+
+
+def _row(frame: int, label: str, p: float = 0.9, track: int = 0, time: float | None = None) -> dict:
+    probs = np.full(7, (1 - p) / 6)
+    probs[CLASSES.index(label)] = p
+    return {"frame": frame, "time": frame / 10 if time is None else time, "face_detected": True,
+            "track_id": track, **{f"p_{c}": v for c, v in zip(CLASSES, probs, strict=True)}}
+
+
+def test_smoothers():
+    ema = Smoother("ema", alpha=0.5)
+    a, b = np.eye(7)[0], np.eye(7)[3]
+    assert np.allclose(ema.update(0, a), a) and np.allclose(ema.update(0, b), (a + b) / 2)
+    assert np.allclose(ema.update(1, b), b)  # per track
+    med = Smoother("median", window=3)
+    for p in (a, a, b):
+        out = med.update(0, p)
+    assert out.argmax() == 0  # one outlier frame does not flip a rolling median
+    with pytest.raises(ConfigError, match="smoothing must be one of"):
+        Smoother("kalman")
+
+
+def test_segments_transitions_and_absorbed_blips():
+    analysis = TimelineAnalysis(smoother=Smoother("none"), min_length=0.25)
+    labels = ["neutral"] * 10 + ["happy"] * 2 + ["neutral"] * 5 + ["happy"] * 10 + ["sad"] * 6
+    for i, label in enumerate(labels):
+        analysis.add(_row(i, label))
+    analysis.add({"frame": 99, "time": 9.9, "face_detected": False})
+    analysis.finish()
+    segs = analysis.segments()
+    # the 2-frame (0.1 s) happy blip is absorbed into neutral
+    assert [(s["emotion"], s["start_frame"], s["end_frame"]) for s in segs] == [
+        ("neutral", 0, 16), ("happy", 17, 26), ("sad", 27, 32)]
+    assert segs[0]["mean_probability"] == pytest.approx(0.9)
+    assert analysis.transitions() == [{"from": "happy", "to": "sad", "count": 1},
+                                      {"from": "neutral", "to": "happy", "count": 1}]
+    assert [c["frame"] for c in analysis.change_points()] == [17, 27]
+    (summary,) = analysis.summary()
+    assert summary["dominant"] == "neutral" and summary["share"]["happy"] == pytest.approx(12 / 33)
+    assert analysis.frames_without_face == 1
+
+
+def test_volatility_is_the_mean_absolute_delta():
+    analysis = TimelineAnalysis()
+    analysis.add(_row(0, "happy"))
+    row = _row(1, "sad")
+    row.update({f"d_{c}": v for c, v in zip(CLASSES, [0.1, -0.1, 0.0, 0.0, 0.0, 0.0, 0.0], strict=True)})
+    analysis.add(row)
+    assert analysis.summary()[0]["volatility"] == pytest.approx(0.2 / 7)
+
+
+def test_output_names_cannot_leave_the_folder(tmp_path):
+    assert safe_stem("../../etc/passwd") == "passwd"
+    assert safe_stem("my video (1).mov") == "my_video_1"
+    assert safe_stem("...") == "stream"
+    with pytest.raises(ConfigError, match="would leave the output folder"):
+        inside(tmp_path, "../escape.csv")
+
+
+def brightness(crops: np.ndarray) -> np.ndarray:
+    """A made-up classifier: brighter crops lean happy."""
+    m = crops.reshape(len(crops), -1).mean(1) / 255.0
+    probs = np.full((len(crops), 7), 0.1)
+    probs[:, CLASSES.index("happy")] += m
+    probs[:, CLASSES.index("sad")] += 1 - m
+    return probs / probs.sum(1, keepdims=True)
+
+
+def test_files_from_a_made_up_stream(tmp_path):
+    frames = [(np.full((32, 32, 3), 20 if i < 15 else 230, np.uint8), i / 10) for i in range(30)]
+    result = analyze_to_files(frames, brightness, tmp_path, name="../made up", detector="full_frame",
+                              smoother=Smoother("none"), min_length=0.3)
+    assert set(result["paths"]) == {"csv", "json", "png"}
+    assert all(p.parent == tmp_path.resolve() for p in result["paths"].values())
+    data = json.loads(result["paths"]["json"].read_text())
+    assert data["header"]["frames_read"] == 30 and data["header"]["classes"] == list(CLASSES)
+    assert data["header"]["duration_s"] == pytest.approx(2.9) and data["header"]["fps"] == pytest.approx(10)
+    assert len(data["rows"]) == 30 and data["rows"][3]["label"] == "sad"
+    assert [(s["emotion"], s["start"]) for s in data["segments"]] == [("sad", 0.0), ("happy", 1.5)]
+    assert data["transitions"] == [{"from": "sad", "to": "happy", "count": 1}]
+    assert result["paths"]["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fercli_analyze_on_the_real_video_with_a_trained_model(media, tiny_runs, tmp_path):
+    pytest.importorskip("cv2")
+    from fer_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["analyze", str(media / "face_noface.mov"), "--model", str(tiny_runs[0]),
+                                      "--out", str(tmp_path), "--fps", "5"])
+    assert result.exit_code == 0, result.output
+    assert "face_noface.mov:" in result.output and "track 0: dominant" in result.output
+    data = json.loads((tmp_path / "face_noface.json").read_text())
+    header = data["header"]
+    assert header["detector"] == "haar" and header["weights_sha256"] and header["backbone"] == "small_cnn"
+    faces = [r for r in data["rows"] if r["face_detected"]]
+    assert faces and any(not r["face_detected"] for r in data["rows"])
+    assert max(r["time"] for r in faces) < min(r["time"] for r in data["rows"] if not r["face_detected"]) + 1
