@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import v2
 
 from fer_core.config import AugmentConfig
 from fer_core.training._transforms import STD
@@ -59,14 +59,23 @@ class BatchAugment:
         self.num_classes = num_classes
         self.mix = self._mixer(num_classes)
 
-    def _mixer(self, num_classes: int) -> v2.RandomChoice | None:
+    def _mixer(self, num_classes: int) -> Any:
+        """torchvision's MixUp/CutMix (a RandomChoice of those configured), or None.
+
+        torchvision is imported here, not at module level: it pulls in sympy and triton
+        (about 2 s and 175 MB), which evaluation and inference never need.
+        """
         c = self.cfg
+        if c.mixup <= 0 and c.cutmix <= 0:
+            return None
+        from torchvision.transforms import v2
+
         mixers = []
         if c.mixup > 0:
             mixers.append(v2.MixUp(alpha=c.mixup, num_classes=num_classes))
         if c.cutmix > 0:
             mixers.append(v2.CutMix(alpha=c.cutmix, num_classes=num_classes))
-        return v2.RandomChoice(mixers) if mixers else None
+        return v2.RandomChoice(mixers)
 
     def _affine(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         c = self.cfg
