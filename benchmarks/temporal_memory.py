@@ -52,6 +52,15 @@ def stream(minutes: float, fps: float, size: int, samples: list[tuple[int, float
         yield frame, i / fps
 
 
+def torch_alone_rss() -> float:
+    """RSS (MB) of a fresh Python process that only imports torch: the floor of any torch classifier."""
+    import subprocess
+
+    code = "import psutil, torch; print(psutil.Process().memory_info().rss / 2**20)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -92,10 +101,12 @@ def main(argv: list[str] | None = None) -> None:
         f"### Memory over a made-up {args.minutes:g}-minute stream", "",
         f"Command: `{f'python benchmarks/temporal_memory.py {given}'.strip()}`. torch {torch.__version__}, "
         f"fer {fer_core.__version__}, Python {platform.python_version()}, {platform.machine()}.", "",
-        "| frames | faces | wall time | RSS before | RSS end of first tenth | RSS end of last tenth "
-        "| peak RSS | slope, middle 80% | CSV | JSON |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| {header['frames_read']:,} | {header['faces']:,} | {seconds / 60:.1f} min | {start_rss:.0f} MB "
+        "| frames | faces | wall time | RSS of `import torch` alone | RSS before | RSS end of first tenth "
+        "| RSS end of last tenth | peak RSS | slope, middle 80% | CSV | JSON |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {header['frames_read']:,} | {header['faces']:,} | {seconds / 60:.1f} min "
+        f"| {torch_alone_rss():.0f} MB "
+        f"| {start_rss:.0f} MB "
         f"| {rss[max(lo - 1, 0)]:.0f} MB | {rss[hi - 1]:.0f} MB | {peak:.0f} MB "
         f"| {slope:+.1f} MB per 10 min | {csv_mb:.0f} MB | {json_mb:.0f} MB |",
     ]
