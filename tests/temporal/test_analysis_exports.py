@@ -107,3 +107,18 @@ def test_fercli_analyze_on_the_real_video_with_a_trained_model(media, tiny_runs,
     faces = [r for r in data["rows"] if r["face_detected"]]
     assert faces and any(not r["face_detected"] for r in data["rows"])
     assert max(r["time"] for r in faces) < min(r["time"] for r in data["rows"] if not r["face_detected"]) + 1
+
+
+def test_annotated_video_keeps_the_stream_times(media, tmp_path):
+    pytest.importorskip("cv2")
+    import av
+
+    result = analyze_to_files(media / "single_face.mp4", brightness, tmp_path, detector="haar", fps=10,
+                              video=True, plot=False)
+    rows = json.loads(result["paths"]["json"].read_text())["rows"]
+    frame_times = sorted({r["time"] for r in rows})
+    with av.open(str(result["paths"]["video"])) as container:
+        decoded = [f for f in container.decode(video=0)]
+    assert len(decoded) == len(frame_times) == result["header"]["frames_processed"]
+    assert np.allclose([f.time for f in decoded], frame_times, atol=0.002)
+    assert decoded[0].width == 640 and not (tmp_path / "single_face.annotated.partial.mp4").exists()

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fer_core import __version__
+from fer_core import CLASSES, __version__
 from fer_core.errors import ConfigError
 from fer_core.training import atomic_write
 from fer_temporal._analysis import Smoother, TimelineAnalysis
@@ -43,8 +43,10 @@ def _model_info(classifier: Any) -> dict[str, Any]:
 
 def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name: str | None = None,
                      analyzer: Analyzer | None = None, smoother: Smoother | None = None,
-                     min_length: float = 0.5, plot: bool = True, **analyzer_options: Any) -> dict[str, Any]:
-    """Analyze ``source`` and write ``<stem>.csv``, ``<stem>.json`` and (``plot``) ``<stem>.png``.
+                     min_length: float = 0.5, plot: bool = True, video: bool = False,
+                     **analyzer_options: Any) -> dict[str, Any]:
+    """Analyze ``source`` and write ``<stem>.csv``, ``<stem>.json``, (``plot``) ``<stem>.png`` and
+    (``video``) ``<stem>.annotated.mp4``.
 
     Returns the paths written and the JSON header. Rows stream to the CSV as they are made (see
     :class:`CsvTimelineWriter`); the JSON and PNG are written atomically at the end.
@@ -53,13 +55,26 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     out_dir.mkdir(parents=True, exist_ok=True)
     label = name or (str(source) if isinstance(source, (str, Path)) else "stream")
     stem = safe_stem(label)
+    writer_video = None
+    if video:
+        from fer_temporal._video import AnnotatedVideoWriter
+
+        classes = tuple(getattr(classifier, "classes", CLASSES))
+        writer_video = AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
+        analyzer_options["on_frame"] = writer_video
     analyzer = analyzer or Analyzer(classifier, **analyzer_options)
     analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
     s_cols = [f"s_{c}" for c in analyzer.classes] + ["s_label"]
     csv_path = inside(out_dir, f"{stem}.csv")
-    with CsvTimelineWriter(csv_path, analyzer.columns + s_cols) as writer:
-        for row in analyzer.rows(source, name=label):
-            writer.write({**row, **analysis.add(row)})
+    try:
+        with CsvTimelineWriter(csv_path, analyzer.columns + s_cols) as writer:
+            for row in analyzer.rows(source, name=label):
+                writer.write({**row, **analysis.add(row)})
+    except BaseException:
+        if writer_video is not None:
+            writer_video.close(complete=False)
+        raise
+    video_path = writer_video.close() if writer_video is not None else None
     analysis.finish()
     st = analyzer.stats
     timed = st.first_time is not None and st.last_time is not None
@@ -77,6 +92,8 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     json_path = inside(out_dir, f"{stem}.json")
     atomic_write(json_path, lambda tmp: _write_json(tmp, header, csv_path, analysis))
     paths = {"csv": csv_path, "json": json_path}
+    if video_path is not None:
+        paths["video"] = video_path
     if plot:
         from fer_temporal._plots import plot_timeline
 

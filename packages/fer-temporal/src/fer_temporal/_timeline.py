@@ -21,6 +21,7 @@ from fer_temporal._sources import Frame, open_source, sample_frames
 from fer_temporal._tracker import IoUTracker
 
 Classifier = Callable[[np.ndarray], Any]
+FrameCallback = Callable[[Frame, list[dict[str, Any]]], None]
 
 
 def columns(classes: Iterable[str] = CLASSES) -> list[str]:
@@ -67,13 +68,14 @@ class Analyzer:
     ``detector`` is a registered name (``"haar"``, ``"full_frame"``, a plugin's) or a callable
     ``frame -> [(x0, y0, x1, y1, score), ...]``. ``realtime = True`` is for live streams: a frame
     whose stream time is already behind the wall clock since the first frame is dropped (and
-    counted in :attr:`stats`), and faces are classified frame by frame.
+    counted in :attr:`stats`), and faces are classified frame by frame. ``on_frame(frame, rows)``,
+    if given, is called for each processed frame with its rows (the annotated video uses it).
     """
 
     def __init__(self, classifier: Classifier, detector: str | Callable[[np.ndarray], list] = "haar", *,
                  detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
-                 realtime: bool = False, plugins: Any = None) -> None:
+                 realtime: bool = False, on_frame: FrameCallback | None = None, plugins: Any = None) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.classifier = classifier
@@ -85,6 +87,7 @@ class Analyzer:
         self.tracker = tracker or IoUTracker()
         self.batch_size = 1 if realtime else batch_size
         self.stride, self.fps, self.margin, self.realtime = stride, fps, margin, realtime
+        self.on_frame = on_frame
         self.columns = columns(self.classes)
         self.stats = RunStats()
         self._last: dict[int, np.ndarray] = {}
@@ -145,8 +148,11 @@ class Analyzer:
             probs = self._classify(crops, where)
             start = 0
             for frame, boxes, ids in pending:
-                yield from self._rows_of(frame, boxes, ids, probs[start:start + len(boxes)])
+                rows = self._rows_of(frame, boxes, ids, probs[start:start + len(boxes)])
                 start += len(boxes)
+                if self.on_frame is not None:
+                    self.on_frame(frame, rows)
+                yield from rows
             pending.clear()
             crops.clear()
             n_faces = 0

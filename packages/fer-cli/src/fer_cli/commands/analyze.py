@@ -29,9 +29,10 @@ import click
               help="Shortest emotion segment (seconds; frames when the source has no timestamps).")
 @click.option("--realtime", is_flag=True, help="Live streams: drop frames to keep up, and say how many.")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
+@click.option("--video", is_flag=True, help="Also write <name>.annotated.mp4 (boxes, track ids, labels).")
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
-            realtime: bool, plot: bool) -> None:
+            realtime: bool, plot: bool, video: bool) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
@@ -45,7 +46,8 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     for source in sources:
         result = analyze_to_files(
             source, classifier, out, detector=detector, fps=fps, stride=stride, batch_size=batch_size,
-            realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length, plot=plot)
+            realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length, plot=plot,
+            video=video)
         h = result["header"]
         dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
         click.echo(f"{source}: {h['frames_processed']} of {h['frames_read']} frames analyzed{dropped}, "
