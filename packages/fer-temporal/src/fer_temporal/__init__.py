@@ -18,10 +18,12 @@ from fer_temporal._export import analyze_to_files, inside, safe_stem
 from fer_temporal._sources import Frame, open_source, read_image, sample_frames
 from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
 from fer_temporal._tracker import IoUTracker, iou_matrix
+from fer_temporal._video import AnnotatedVideoWriter
 
 __all__ = [
     "SMOOTHING",
     "Analyzer",
+    "AnnotatedVideoWriter",
     "CsvTimelineWriter",
     "Frame",
     "FullFrameDetector",
