@@ -163,3 +163,22 @@ def test_runs_compare(trained):
     assert f"| accuracy | {reports[0]['report']['accuracy']:.4f} |" in by_name.output
     missing = _invoke("runs", "compare", "nope", "--root", trained["root"])
     assert missing.exit_code == 1 and "no run 'nope'" in missing.output
+
+
+def test_evaluate_uses_the_labels_the_run_was_trained_on(trained, fer2013_csv, ferplus_csv, tmp_path):
+    import shutil
+
+    run = tmp_path / "ferplus-run"
+    shutil.copytree(trained["a"].path, run)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["data"].update(path=str(fer2013_csv), ferplus=str(ferplus_csv), labels="ferplus-majority")
+    (run / "config.json").write_text(json.dumps(cfg))
+    out_json = tmp_path / "m.json"
+    result = _invoke("evaluate", run, "--json", out_json)
+    assert result.exit_code == 0, result.output
+    assert "Labels: ferplus-majority." in result.output
+    from fer_core.data import load_dataset
+
+    expected = load_dataset(fer2013_csv, ferplus=ferplus_csv, labels="ferplus-majority").split("select")
+    data = json.loads(out_json.read_text())
+    assert data["PublicTest (select)"]["n"] == len(expected) < 3589  # FER+ drops rows without a majority

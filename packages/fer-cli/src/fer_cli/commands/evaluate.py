@@ -35,21 +35,25 @@ def evaluate(model_ref: Path, data_path: Path | None, tta: str | None, batch_siz
     )
 
     model, wcfg = load_trained_model(model_ref)
+    cfg = run_config(model_ref) if model_ref.is_dir() else None
     if data_path is None:
-        cfg = run_config(model_ref) if model_ref.is_dir() else None
         if cfg is None:
             raise FerError(f"{model_ref}: no run config to take the data from; pass --data PATH")
         data_path = Path(cfg["data"]["path"])
+    # the labels the run was trained and selected on (FER2013's, or FER+ majority votes)
+    data_cfg = (cfg or {}).get("data") or {}
+    labels = data_cfg.get("labels") or "fer2013"
+    ferplus = data_cfg.get("ferplus") if labels != "fer2013" else None
     prep = wcfg.get("preprocessing", {})
     tta = tta or prep.get("tta") or "none"
     device = resolve_device("auto")
     model.to(device)
-    ds = load_dataset(data_path)
+    ds = load_dataset(data_path, ferplus=ferplus, labels=labels if ferplus else "fer2013")
     select, report = ds.split("select"), ds.split("report")
     both = Split("Public+Private", None, torch.cat([select.images, report.images]),
                  torch.cat([select.labels, report.labels]), torch.cat([select.indices, report.indices]))
     results = {}
-    click.echo(f"Protocol: {PROTOCOL}. TTA: {tta}.\n")
+    click.echo(f"Protocol: {PROTOCOL}. TTA: {tta}. Labels: {labels if ferplus else 'fer2013'}.\n")
     for name, split in (("PublicTest (select)", select), ("PrivateTest (report)", report),
                         ("Public+Private", both)):
         m = evaluate_model(model, split.images, split.labels, batch_size=batch_size, device=device,
