@@ -132,3 +132,13 @@ def test_csv_is_renamed_into_place_only_when_complete(tmp_path):
     done = list(csv.DictReader(out.open()))
     assert len(done) == 3 and not (tmp_path / "t.csv.partial").exists()
     assert list(done[0]) == cols and done[0]["d_happy"] == ""
+
+
+def test_long_runs_without_faces_never_call_the_classifier_empty(tiny_runs):
+    import fer_models
+
+    clf = fer_models.load(tiny_runs[0])  # raises on an empty batch, as a strict classifier may
+    frames = [np.zeros((16, 16, 3), np.uint8)] * 10
+    no_faces = lambda frame: []  # noqa: E731
+    rows = list(Analyzer(clf, detector=no_faces, batch_size=3).rows(frames))
+    assert [r["face_detected"] for r in rows] == [False] * 10

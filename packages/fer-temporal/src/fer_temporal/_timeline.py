@@ -109,7 +109,9 @@ class Analyzer:
             yield frame
 
     def _classify(self, crops: list[np.ndarray], where: str) -> np.ndarray:
-        batch = np.concatenate(crops) if crops else np.empty((0, self.crop_size, self.crop_size), np.uint8)
+        if not crops:  # a run of frames without faces: nothing to ask the classifier
+            return np.empty((0, len(self.classes)))
+        batch = np.concatenate(crops)
         probs = np.asarray(self.classifier(batch), dtype=np.float64)
         if probs.shape != (len(batch), len(self.classes)):
             raise DataError(f"{where}: the classifier returned shape {probs.shape} for {len(batch)} faces; "
