@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fer_core import ConfigError, hookimpl, plugins
+from fer_core import ConfigError, FerError, hookimpl, plugins
 from fer_core.config import ExperimentConfig
 from fer_core.training import Trainer, format_result
 
@@ -135,3 +135,40 @@ def test_strategy_from_a_plugin_drives_the_draw(synthetic_dataset):
     trainer.loss_fn = lambda logits, y: (drawn.append(y), original(logits, y))[1]
     trainer.fit()
     assert seen and torch.cat(drawn).unique().tolist() == [3]
+
+
+def _nan_on(trainer, steps):
+    """Make the trainer's loss NaN on the given optimizer steps."""
+    loss_fn = trainer.loss_fn
+
+    def poisoned(logits, y):
+        loss = loss_fn(logits, y)
+        return loss * float("nan") if trainer.step in steps else loss
+
+    trainer.loss_fn = poisoned
+    return trainer
+
+
+def test_a_nan_loss_stops_within_one_step_naming_batch_and_checkpoint(synthetic_dataset, tmp_path):
+    trainer = _nan_on(Trainer(_config(epochs=2, checkpoint_every=5), dataset=synthetic_dataset,
+                              run_root=tmp_path), {6})
+    expected = r"loss is nan at epoch 0, batch 6 \(step 6\); last checkpoint: .*step-0+5"
+    with pytest.raises(FerError, match=expected):
+        trainer.fit()
+    assert trainer.step == 6  # no update was made with the poisoned batch
+
+
+def test_a_nan_loss_can_skip_the_step_instead(synthetic_dataset):
+    trainer = _nan_on(Trainer(_config(epochs=1, max_steps=6, on_nonfinite_loss="skip"),
+                              dataset=synthetic_dataset), {2, 3})
+    result = trainer.fit()
+    assert result.steps == 6 and trainer.skipped_steps == 2
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    # every step poisoned: nothing ever changes the weights
+    frozen = _nan_on(Trainer(_config(epochs=1, max_steps=3, on_nonfinite_loss="skip"),
+                             dataset=synthetic_dataset), {0, 1, 2})
+    before = {k: v.clone() for k, v in frozen.model.state_dict().items() if v.is_floating_point()}
+    frozen.fit()
+    after = frozen.model.state_dict()
+    assert frozen.skipped_steps == 3
+    assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k)

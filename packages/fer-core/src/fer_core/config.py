@@ -97,6 +97,9 @@ class TrainConfig(_Section):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     tta: Literal["none", "flip", "tencrop"] = "none"
     checkpoint_every: int = Field(default=100, ge=0, description="batches; 0 = at epoch ends only")
+    on_nonfinite_loss: Literal["stop", "skip"] = Field(
+        default="stop", description="a NaN/inf loss stops the run (naming batch and checkpoint) or "
+                                    "skips the step")
     keep_last: int = Field(default=2, ge=1)
 
 

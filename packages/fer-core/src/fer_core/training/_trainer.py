@@ -110,6 +110,8 @@ class Trainer:
         self.tc = tc = self.stage.train
         self.plugins = plugins if plugins is not None else get_plugins()
         self.control = TrainerControl()
+        self._skip_group = False  # a non-finite loss in this accumulation group (on_nonfinite_loss = "skip")
+        self.skipped_steps = 0
         check_choice(config.model.backbone, list(self.plugins.backbones()), "[model] backbone")
         check_choice(tc.strategy, list(self.plugins.sampler_strategies()), "[train] strategy")
         check_choice(tc.loss, list(self.plugins.losses()), "[train] loss")
@@ -235,7 +237,7 @@ class Trainer:
             "rng": rng,
             "position": {"epoch": self.epoch, "batch": self.batch_in_epoch, "step": self.step,
                          "order": self.epoch_order, "epoch_info": self.epoch_info,
-                         "epoch_loss": list(self.epoch_loss)},
+                         "epoch_loss": list(self.epoch_loss), "skipped_steps": self.skipped_steps},
             "history": self.history,
             "best": dict(self.best),
             "bad_epochs": self.bad_epochs,
@@ -265,6 +267,7 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.step = pos["epoch"], pos["batch"], pos["step"]
         self.epoch_order, self.epoch_info = pos["order"], pos["epoch_info"]
         self.epoch_loss = list(pos["epoch_loss"])
+        self.skipped_steps = int(pos.get("skipped_steps", 0))
         self.history = list(state["history"])
         self.best = dict(state["best"])
         self.bad_epochs = state["bad_epochs"]
@@ -359,25 +362,39 @@ class Trainer:
                 sync = self.train_model.no_sync()
             with sync:
                 loss = self._forward_loss(idx)
-                if not torch.isfinite(loss):
+                finite = bool(torch.isfinite(loss))
+                if not finite and (tc.on_nonfinite_loss == "stop" or self.dist.enabled):
                     raise FerError(
                         f"loss is {loss.item()} at epoch {self.epoch}, batch {self.batch_in_epoch} "
                         f"(step {self.step}); last checkpoint: {self._last_checkpoint() or 'none'}")
-                # weight by share of the accumulation group's examples: the group's mean loss, also
-                # when the epoch's last group is short (fewer micro-batches, a partial last one)
-                first = self.batch_in_epoch // tc.grad_accum * tc.grad_accum
-                end = min(first + tc.grad_accum, total_micro)
-                group_size = min(end * micro, len(order)) - first * micro
-                self.scaler.scale(loss * (len(idx) / group_size)).backward()
+                if finite:
+                    # weight by share of the accumulation group's examples: the group's mean loss,
+                    # also when the epoch's last group is short (fewer micro-batches, a partial one)
+                    first = self.batch_in_epoch // tc.grad_accum * tc.grad_accum
+                    end = min(first + tc.grad_accum, total_micro)
+                    group_size = min(end * micro, len(order)) - first * micro
+                    self.scaler.scale(loss * (len(idx) / group_size)).backward()
+                else:
+                    self._skip_group = True
             value = float(loss.detach())
-            self.epoch_loss[0] += value
-            self.epoch_loss[1] += 1
+            if finite:
+                self.epoch_loss[0] += value
+                self.epoch_loss[1] += 1
             self.batch_in_epoch += 1
             bar.update(len(idx))
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
             if not last_micro:
                 continue
-            self._optimizer_step()
+            if self._skip_group:  # on_nonfinite_loss = "skip": this step makes no update
+                self._skip_group = False
+                self.skipped_steps += 1
+                self.log(f"non-finite loss at epoch {self.epoch}, batch {self.batch_in_epoch - 1} "
+                         f"(step {self.step}): step skipped ({self.skipped_steps} so far)")
+                self.optimizer.zero_grad(set_to_none=True)
+                self.schedule.after_batch()
+                self.step += 1
+            else:
+                self._optimizer_step()
             self._hook("after_batch", step=self.step, loss=value)
             if self.control.should_save or (tc.checkpoint_every and self.step % tc.checkpoint_every == 0):
                 self.control.should_save = False
