@@ -287,7 +287,13 @@ class Trainer:
         folder = self.run.checkpoints
         path = folder / (f"step-{self.step:08d}.pt" if kind == "step" else f"{kind}.pt")
         self._hook("before_checkpoint", path=path)
-        sha = save_checkpoint(self.state_dict(), path)
+        try:
+            sha = save_checkpoint(self.state_dict(), path)
+        except OSError as exc:  # disk full, permissions...: the previous checkpoints are untouched
+            raise CheckpointError(
+                f"could not write checkpoint {path}: {exc.strerror or exc}; the previous checkpoint "
+                f"{self._last_checkpoint() or '(none yet)'} is intact: free space or fix permissions, "
+                f"then resume with `fercli train --resume {self.run.path}`") from exc
         manifest = self.run.path / "checkpoints.json"
         entries = json.loads(manifest.read_text()) if manifest.exists() else {}
         entries[path.name] = {"sha256": sha, "epoch": self.epoch, "batch": self.batch_in_epoch,
