@@ -98,6 +98,12 @@ def synthetic_dataset():
     return make_synthetic_dataset()
 
 
+@pytest.fixture(scope="session")
+def synthetic_dataset_factory():
+    """:func:`make_synthetic_dataset` itself, for fixtures of a wider scope."""
+    return make_synthetic_dataset
+
+
 @pytest.fixture
 def one_thread():
     """Run torch on one thread: tiny batch-2 model steps are fastest so, and far faster than two

@@ -78,10 +78,8 @@ def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    from conftest import make_synthetic_dataset
-
-    dataset = make_synthetic_dataset(per_class=20)
+def reference(tmp_path_factory, synthetic_dataset_factory):
+    dataset = synthetic_dataset_factory(per_class=20)
     torch.set_num_threads(1)
     trainer = Trainer(_config(), dataset=dataset, run_root=tmp_path_factory.mktemp("reference"),
                       plugins=plugins.PluginSet.load(allow=["fer_models"]))

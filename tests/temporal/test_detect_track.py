@@ -74,3 +74,16 @@ def test_tracker_keeps_ids_through_motion_gaps_and_crossings():
 def test_tracker_options_are_checked():
     with pytest.raises(ConfigError, match="iou_threshold"):
         IoUTracker(iou_threshold=0)
+
+
+def test_one_face_assignment_matches_hungarian_without_scipy():
+    from scipy.optimize import linear_sum_assignment
+
+    from fer_temporal._tracker import _assign
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (1, 5), (4, 1)]:
+        iou = rng.random(shape)
+        rows, cols = _assign(iou)
+        r2, c2 = linear_sum_assignment(-iou)
+        assert iou[rows, cols].sum() == pytest.approx(iou[r2, c2].sum())

@@ -8,10 +8,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fer_core.training import atomic_write
+
+#: A plotted line has at most this many points (longer series are averaged in equal bins).
+MAX_POINTS = 2000
 
 #: One colour per emotion, in CLASSES order (angry, disgust, fear, happy, sad, surprise, neutral).
 COLORS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f")
+
+
+def _decimate(values: Any) -> Any:
+    n = len(values)
+    if n <= MAX_POINTS:
+        return values
+    edges = (np.arange(MAX_POINTS + 1) * n) // MAX_POINTS
+    return np.add.reduceat(values, edges[:-1]) / np.diff(edges)
 
 
 def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path, classes: Sequence[str],
@@ -19,18 +32,22 @@ def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path,
     import matplotlib
 
     matplotlib.use("Agg")
+    from array import array
+
     import matplotlib.pyplot as plt
 
-    tracks: dict[str, dict[str, list[float]]] = {}
+    tracks: dict[str, dict[str, Any]] = {}
     with open(csv_path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             if row["face_detected"] != "True":
                 continue
             t = float(row["time"]) if row["time"] else float(row["frame"])
-            series = tracks.setdefault(row["track_id"], {"t": [], **{c: [] for c in classes}})
+            series = tracks.setdefault(row["track_id"], {"t": array("d"), **{c: array("d") for c in classes}})
             series["t"].append(t)
             for c in classes:
                 series[c].append(float(row.get(f"s_{c}") or row[f"p_{c}"]))
+    for track, series in tracks.items():  # at most MAX_POINTS per line: bin means of long series
+        tracks[track] = {k: _decimate(np.frombuffer(v, dtype=np.float64)) for k, v in series.items()}
     n = max(1, len(tracks))
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.6 * n + 0.6), squeeze=False, sharex=True)
     color = dict(zip(classes, COLORS, strict=False))

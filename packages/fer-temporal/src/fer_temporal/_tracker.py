@@ -32,6 +32,17 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
+def _assign(iou: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maximum-IoU one-to-one assignment (Hungarian). With one detection or one track the
+    best pair is the answer, found without importing scipy (35 MB) for the common one-face case."""
+    if iou.shape[0] == 1 or iou.shape[1] == 1:
+        r, c = np.unravel_index(int(iou.argmax()), iou.shape)
+        return np.array([r]), np.array([c])
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(-iou)
+
+
 @dataclass
 class _Track:
     id: int
@@ -56,15 +67,13 @@ class IoUTracker:
 
     def update(self, boxes: Sequence[Sequence[float]]) -> list[int]:
         """Track ids for this frame's boxes ``(x0, y0, x1, y1, ...)``, in the boxes' order."""
-        from scipy.optimize import linear_sum_assignment
-
         self._step += 1
         self._tracks = [t for t in self._tracks if self._step - t.last_seen <= self.max_age + 1]
         dets = np.asarray([b[:4] for b in boxes], dtype=np.float64).reshape(-1, 4)
         ids = [-1] * len(dets)
         if len(dets) and self._tracks:
             iou = iou_matrix(dets, np.stack([t.box for t in self._tracks]))
-            rows, cols = linear_sum_assignment(-iou)
+            rows, cols = _assign(iou)
             for r, c in zip(rows, cols, strict=True):
                 if iou[r, c] >= self.iou_threshold:
                     track = self._tracks[c]
