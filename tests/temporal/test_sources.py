@@ -86,3 +86,23 @@ def test_bad_frames_in_an_iterable_name_the_frame():
         list(open_source([np.zeros((4, 4), np.uint8), np.zeros((4, 4, 5), np.uint8)]))
     with pytest.raises(DataError, match="must be uint8"):
         list(open_source([np.full((4, 4), -1.0)]))
+
+
+@pytest.mark.parametrize(("name", "codec", "pix_fmt"), [("clip.avi", "mpeg4", "yuv420p"),
+                                                         ("clip.gif", "gif", "rgb8")])
+def test_avi_and_gif_decode_with_their_timestamps(tmp_path, name, codec, pix_fmt):
+    import av
+
+    path = tmp_path / name
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, pix_fmt
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 40, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    frames = list(open_source(path))
+    assert len(frames) == 5 and frames[0].image.shape == (32, 32, 3)
+    assert [round(f.time, 2) for f in frames] == [0.0, 0.1, 0.2, 0.3, 0.4]
