@@ -122,3 +122,7 @@ def test_annotated_video_keeps_the_stream_times(media, tmp_path):
     assert len(decoded) == len(frame_times) == result["header"]["frames_processed"]
     assert np.allclose([f.time for f in decoded], frame_times, atol=0.002)
     assert decoded[0].width == 640 and not (tmp_path / "single_face.annotated.partial.mp4").exists()
+    # the header describes the stream (72 frames at 30 fps), not the 10 fps sample analyzed
+    header = result["header"]
+    assert header["frames_read"] == 72 and header["fps"] == pytest.approx(30.0)
+    assert header["frames_processed"] == 24 and header["duration_s"] == pytest.approx(71 / 30)

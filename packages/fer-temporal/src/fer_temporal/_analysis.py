@@ -100,11 +100,11 @@ class TimelineAnalysis:
         self._tracks: dict[Any, _TrackState] = {}
         self._segments: list[dict[str, Any]] = []
         self._transitions: Counter = Counter()
-        self._timed = True
+        self.timed = True  # the rows carry stream times (else lengths and positions are in frames)
         self.frames_without_face = 0
 
     def _length(self, seg: _Open) -> float:
-        return seg.end - seg.start if self._timed else float(seg.end_frame - seg.start_frame + 1)
+        return seg.end - seg.start if self.timed else float(seg.end_frame - seg.start_frame + 1)
 
     def add(self, row: dict[str, Any]) -> dict[str, Any]:
         """Take one timeline row; returns the smoothed probabilities (``s_<class>``) and label for it."""
@@ -116,8 +116,8 @@ class TimelineAnalysis:
         smooth = self.smoother.update(track, probs)
         label = int(smooth.argmax())
         st = self._tracks.setdefault(track, _TrackState())
-        self._timed = row.get("time") not in (None, "")
-        t = float(row["time"]) if self._timed else float(row["frame"])
+        self.timed = row.get("time") not in (None, "")
+        t = float(row["time"]) if self.timed else float(row["frame"])
         frame = int(row["frame"])
         st.rows += 1
         st.counts[label] += 1

@@ -87,7 +87,7 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
         "fps": (st.frames_read - 1) / duration if duration else None,
         "detector": analyzer.detector_name, **_model_info(classifier),
         "smoothing": analysis.smoother.describe(), "min_segment_length": min_length,
-        "time_unit": "seconds (the stream's own timestamps)" if analysis._timed else "frames",
+        "time_unit": "seconds (the stream's own timestamps)" if analysis.timed else "frames",
     }
     json_path = inside(out_dir, f"{stem}.json")
     atomic_write(json_path, lambda tmp: _write_json(tmp, header, csv_path, analysis))

@@ -46,7 +46,9 @@ def resolve_detector(detector: str | Callable[[np.ndarray], list], options: dict
 
 @dataclass
 class RunStats:
-    """What one analysis saw: frames read, processed and dropped (real-time mode), faces, tracks."""
+    """What one analysis saw: frames the source gave (``frames_read``, and the stream time they
+    span), frames analyzed after sampling (``frames_processed``) and dropped to keep up
+    (real-time mode), faces, tracks."""
 
     frames_read: int = 0
     frames_processed: int = 0
@@ -94,11 +96,20 @@ class Analyzer:
 
     # -- the pipeline ---------------------------------------------------------------------------
 
+    def _counted(self, frames: Iterator[Frame]) -> Iterator[Frame]:
+        """Every frame the source yields, before sampling: the stream's own count and time span."""
+        for frame in frames:
+            self.stats.frames_read += 1
+            if frame.time is not None:
+                if self.stats.first_time is None:
+                    self.stats.first_time = frame.time
+                self.stats.last_time = frame.time
+            yield frame
+
     def _kept(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         start_wall: float | None = None
         start_stream: float | None = None
         for frame in frames:
-            self.stats.frames_read += 1
             if self.realtime and frame.time is not None:
                 now = _time.monotonic()
                 if start_wall is None:
@@ -139,7 +150,8 @@ class Analyzer:
 
     def rows(self, source: Any, *, name: str | None = None) -> Iterator[dict[str, Any]]:
         """Timeline rows of ``source`` (see :func:`fer_temporal.open_source`), as they are made."""
-        frames = self._kept(sample_frames(open_source(source, name=name), stride=self.stride, fps=self.fps))
+        frames = self._kept(sample_frames(self._counted(open_source(source, name=name)), stride=self.stride,
+                                          fps=self.fps))
         pending: list[tuple[Frame, list, list[int]]] = []
         crops: list[np.ndarray] = []
         n_faces = 0
@@ -161,8 +173,6 @@ class Analyzer:
 
         for frame in frames:
             self.stats.frames_processed += 1
-            self.stats.first_time = frame.time if self.stats.first_time is None else self.stats.first_time
-            self.stats.last_time = frame.time
             try:
                 boxes = [tuple(float(v) for v in b) for b in self.detector(frame.image)]
             except (ValueError, TypeError) as exc:

@@ -3,6 +3,8 @@
 from fer_core.sampling import EpochContext, SamplerStrategy, draw_epoch, example_weights
 from fer_core.training._augment import BatchAugment, eval_views
 from fer_core.training._checkpoint import (
+    WEIGHTS_CONFIG,
+    WEIGHTS_NAME,
     CheckpointError,
     atomic_write,
     atomic_write_text,
@@ -35,6 +37,8 @@ from fer_core.training._transforms import to_model_input
 
 __all__ = [
     "PROTOCOL",
+    "WEIGHTS_CONFIG",
+    "WEIGHTS_NAME",
     "BatchAugment",
     "CheckpointError",
     "EpochContext",

@@ -10,8 +10,7 @@ import torch
 
 from fer_core.errors import ConfigError
 from fer_core.plugins import PluginSet
-from fer_core.training import load_trained_model
-from fer_core.training._checkpoint import WEIGHTS_CONFIG, WEIGHTS_NAME
+from fer_core.training import WEIGHTS_CONFIG, WEIGHTS_NAME, load_trained_model
 from fer_models.inference._classifier import Classifier
 
 #: Models shipped inside the fer-models wheel: ``weights/<name>/model.safetensors`` + ``model.json``.
