@@ -172,3 +172,25 @@ def test_a_nan_loss_can_skip_the_step_instead(synthetic_dataset):
     after = frozen.model.state_dict()
     assert frozen.skipped_steps == 3
     assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k)
+
+
+def test_ema_warmup_follows_the_model_early_and_the_decay_later():
+    from fer_core.training._trainer import ema_update
+
+    for warmup, expected in ((True, [2 / 11, 3 / 12]), (False, [0.99, 0.99])):
+        ema, model = [torch.zeros(3)], [torch.ones(3)]
+        for n, d in zip((1, 2), expected, strict=True):
+            before = ema[0].clone()
+            ema_update(0.99, warmup)(ema, model, torch.tensor(n))
+            assert torch.allclose(ema[0], before * d + (1 - d))
+    late = [torch.zeros(1)]
+    ema_update(0.99, True)(late, [torch.ones(1)], torch.tensor(5000))
+    assert torch.allclose(late[0], torch.tensor([0.01]))  # capped at the configured decay
+
+
+def test_an_ema_model_with_warmup_is_useful_after_a_few_steps(synthetic_dataset):
+    # 27 steps: with warmup the EMA follows the model; without, it is ~97% initial weights
+    warm = Trainer(_config(epochs=3, ema=0.999), dataset=synthetic_dataset).fit()
+    plain = Trainer(_config(epochs=3, ema=0.999, ema_warmup=False), dataset=synthetic_dataset).fit()
+    assert warm.history[-1]["select"]["accuracy"] > 0.6
+    assert plain.history[-1]["select"]["accuracy"] < warm.history[-1]["select"]["accuracy"] - 0.2

@@ -87,6 +87,7 @@ class TrainConfig(_Section):
     amp: Literal["auto", "off", "fp16", "bf16"] = "auto"
     channels_last: bool = False
     ema: float | None = Field(default=None, gt=0, lt=1, description="EMA decay of weights")
+    ema_warmup: bool = Field(default=True, description="ramp the EMA decay up over the first updates")
     early_stopping: int | None = Field(default=None, ge=1, description="patience in epochs")
     select_metric: Literal["accuracy", "macro_f1"] = "accuracy"
     strategy: str = "uniform"

@@ -51,6 +51,23 @@ PROTOCOL = (
 CHECKPOINT_FORMAT = 1
 
 
+def ema_update(decay: float, warmup: bool = True) -> Callable[..., None]:
+    """torch's EMA update (``get_ema_multi_avg_fn``) with the decay ramped up over the first steps.
+
+    With ``warmup``, update ``n`` uses ``min(decay, (1 + n) / (10 + n))`` (the ``num_updates``
+    rule of TensorFlow's ExponentialMovingAverage): 0.18 at the first update, 0.92 at the 100th,
+    ``decay`` from about ``9 / (1 - decay)`` updates on. Without it, an EMA with decay 0.999 still
+    holds 0.999 ** 1000 = 37% of the random initial weights after 1,000 steps.
+    """
+
+    def update(ema_params: Any, model_params: Any, num_averaged: torch.Tensor) -> None:
+        n = int(num_averaged)
+        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
+        get_ema_multi_avg_fn(d)(ema_params, model_params, num_averaged)
+
+    return update
+
+
 @dataclass
 class TrainerControl:
     """The only way a lifecycle hook steers training."""
@@ -149,8 +166,8 @@ class Trainer:
         self.model.to(self.device)
         if tc.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema), use_buffers=True)
-                    if tc.ema else None)
+        self.ema = (AveragedModel(self.model, multi_avg_fn=ema_update(tc.ema, tc.ema_warmup),
+                                  use_buffers=True) if tc.ema else None)
         self.train_model: torch.nn.Module = self.model
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
