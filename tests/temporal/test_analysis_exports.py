@@ -126,3 +126,69 @@ def test_annotated_video_keeps_the_stream_times(media, tmp_path):
     header = result["header"]
     assert header["frames_read"] == 72 and header["fps"] == pytest.approx(30.0)
     assert header["frames_processed"] == 24 and header["duration_s"] == pytest.approx(71 / 30)
+
+
+def test_embedding_api_timeline_and_stream(tmp_path):
+    import fer_temporal
+
+    frames = [(np.full((32, 32, 3), 20 if i < 15 else 230, np.uint8), i / 10) for i in range(30)]
+    timeline = fer_temporal.analyze(frames, brightness, detector="full_frame", min_length=0.3,
+                                    smoother=Smoother("none"))
+    assert len(timeline.rows) == 30 and timeline.header["frames_read"] == 30
+    assert [s["emotion"] for s in timeline.segments] == ["sad", "happy"]
+    csv_path, json_path, png = (timeline.to_csv(tmp_path / "t.csv"), timeline.to_json(tmp_path / "t.json"),
+                                timeline.plot(tmp_path / "t.png"))
+    assert len(csv_path.read_text().splitlines()) == 31 and png.read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(json_path.read_text())["segments"] == timeline.segments
+    streamed = list(fer_temporal.stream(iter(frames), brightness, detector="full_frame",
+                                        smoother=Smoother("none")))
+    assert [r["label"] for r in streamed] == [r["label"] for r in timeline.rows]
+    assert "s_happy" in streamed[0]
+
+
+def test_a_video_with_no_face_gives_a_valid_timeline_that_says_so(media):
+    pytest.importorskip("cv2")
+    import fer_temporal
+
+    timeline = fer_temporal.analyze(media / "no_face.mp4", brightness, detector="haar", fps=5)
+    assert timeline.rows and all(not r["face_detected"] for r in timeline.rows)
+    assert timeline.summary == [] and timeline.segments == [] and timeline.header["faces"] == 0
+    assert timeline.header["frames_read"] >= 90
+
+
+@pytest.mark.parametrize("frame", [np.zeros((1, 1), np.uint8), np.zeros((1, 1, 4), np.uint8),
+                                   np.zeros((40, 30), np.uint8)], ids=["1-pixel", "1-pixel-rgba", "gray"])
+def test_tiny_gray_and_rgba_frames(frame):
+    import fer_temporal
+
+    rows = fer_temporal.analyze([frame], brightness, detector="full_frame").rows
+    assert len(rows) == 1 and rows[0]["face_detected"] and rows[0]["label"] in CLASSES
+
+
+def test_a_video_truncated_mid_stream_keeps_its_rows_and_names_the_frame(tmp_path):
+    import av
+
+    import fer_temporal
+    from fer_core import DataError
+
+    whole = tmp_path / "whole.avi"  # AVI: the index of frames comes first, so a cut file still opens
+    with av.open(str(whole), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(40):
+            pixels = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    rows = []
+    try:
+        for row in fer_temporal.stream(cut, brightness, detector="full_frame", batch_size=1):
+            rows.append(row)
+    except DataError as exc:
+        assert "cut.avi" in str(exc) and "frame" in str(exc)
+    assert 0 < len(rows) < 40  # the rows before the cut were delivered

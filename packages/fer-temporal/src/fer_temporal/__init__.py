@@ -11,6 +11,7 @@
 
 from fer_core import __version__
 from fer_temporal._analysis import SMOOTHING, Smoother, TimelineAnalysis
+from fer_temporal._api import Timeline, analyze, stream
 from fer_temporal._crops import face_crops, square_box
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._detectors import FullFrameDetector, HaarDetector
@@ -31,8 +32,10 @@ __all__ = [
     "IoUTracker",
     "RunStats",
     "Smoother",
+    "Timeline",
     "TimelineAnalysis",
     "__version__",
+    "analyze",
     "analyze_to_files",
     "columns",
     "face_crops",
@@ -44,4 +47,5 @@ __all__ = [
     "safe_stem",
     "sample_frames",
     "square_box",
+    "stream",
 ]

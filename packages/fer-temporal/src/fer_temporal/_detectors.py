@@ -44,7 +44,7 @@ class HaarDetector:
 
     cascade: str = "haarcascade_frontalface_default.xml"
     scale_factor: float = 1.1
-    min_neighbors: int = 5
+    min_neighbors: int = 8  # 5 (OpenCV's usual) finds a face in no_face.mp4's title card
     min_size: float = 0.05
     name: str = "haar"
 

@@ -41,6 +41,24 @@ def _model_info(classifier: Any) -> dict[str, Any]:
             "backbone": config.get("backbone"), "weights_sha256": config.get("weights_sha256")}
 
 
+def timeline_header(analyzer: Analyzer, analysis: TimelineAnalysis, label: str, classifier: Any,
+                    min_length: float) -> dict[str, Any]:
+    """The JSON header: what the source was, what was analyzed, with what model and settings."""
+    st = analyzer.stats
+    timed = st.first_time is not None and st.last_time is not None
+    duration = (st.last_time - st.first_time) if timed else None
+    return {
+        "source": label, "toolkit_version": __version__, "classes": list(analyzer.classes),
+        "frames_read": st.frames_read, "frames_processed": st.frames_processed,
+        "frames_dropped": st.frames_dropped, "faces": st.faces, "tracks": len(st.tracks),
+        "duration_s": duration,
+        "fps": (st.frames_read - 1) / duration if duration else None,
+        "detector": analyzer.detector_name, **_model_info(classifier),
+        "smoothing": analysis.smoother.describe(), "min_segment_length": min_length,
+        "time_unit": "seconds (the stream's own timestamps)" if analysis.timed else "frames",
+    }
+
+
 def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name: str | None = None,
                      analyzer: Analyzer | None = None, smoother: Smoother | None = None,
                      min_length: float = 0.5, plot: bool = True, video: bool = False,
@@ -76,19 +94,7 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
         raise
     video_path = writer_video.close() if writer_video is not None else None
     analysis.finish()
-    st = analyzer.stats
-    timed = st.first_time is not None and st.last_time is not None
-    duration = (st.last_time - st.first_time) if timed else None
-    header = {
-        "source": label, "toolkit_version": __version__, "classes": list(analyzer.classes),
-        "frames_read": st.frames_read, "frames_processed": st.frames_processed,
-        "frames_dropped": st.frames_dropped, "faces": st.faces, "tracks": len(st.tracks),
-        "duration_s": duration,
-        "fps": (st.frames_read - 1) / duration if duration else None,
-        "detector": analyzer.detector_name, **_model_info(classifier),
-        "smoothing": analysis.smoother.describe(), "min_segment_length": min_length,
-        "time_unit": "seconds (the stream's own timestamps)" if analysis.timed else "frames",
-    }
+    header = timeline_header(analyzer, analysis, label, classifier, min_length)
     json_path = inside(out_dir, f"{stem}.json")
     atomic_write(json_path, lambda tmp: _write_json(tmp, header, csv_path, analysis))
     paths = {"csv": csv_path, "json": json_path}

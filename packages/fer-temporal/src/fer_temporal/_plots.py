@@ -4,7 +4,7 @@ segment bands (matplotlib, Agg backend, written atomically)."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,14 @@ def _decimate(values: Any) -> Any:
 
 def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path, classes: Sequence[str],
                   title: str = "") -> Path:
+    """The plot of a timeline CSV (rows read one at a time)."""
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        return plot_rows(csv.DictReader(fh), segments, out, classes, title)
+
+
+def plot_rows(rows: Iterable[dict[str, Any]], segments: Sequence[dict[str, Any]], out: Path,
+              classes: Sequence[str], title: str = "") -> Path:
+    """The plot of timeline rows (dicts as the Analyzer makes them, or as read back from the CSV)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,15 +45,16 @@ def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path,
     import matplotlib.pyplot as plt
 
     tracks: dict[str, dict[str, Any]] = {}
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if row["face_detected"] != "True":
-                continue
-            t = float(row["time"]) if row["time"] else float(row["frame"])
-            series = tracks.setdefault(row["track_id"], {"t": array("d"), **{c: array("d") for c in classes}})
-            series["t"].append(t)
-            for c in classes:
-                series[c].append(float(row.get(f"s_{c}") or row[f"p_{c}"]))
+    for row in rows:
+        if row["face_detected"] not in (True, "True"):
+            continue
+        t = float(row["time"]) if row.get("time") not in (None, "") else float(row["frame"])
+        empty = {"t": array("d"), **{c: array("d") for c in classes}}
+        series = tracks.setdefault(str(row["track_id"]), empty)
+        series["t"].append(t)
+        for c in classes:
+            value = row.get(f"s_{c}")
+            series[c].append(float(value if value not in (None, "") else row[f"p_{c}"]))
     for track, series in tracks.items():  # at most MAX_POINTS per line: bin means of long series
         tracks[track] = {k: _decimate(np.frombuffer(v, dtype=np.float64)) for k, v in series.items()}
     n = max(1, len(tracks))

@@ -29,7 +29,8 @@ import click
               help="Shortest emotion segment (seconds; frames when the source has no timestamps).")
 @click.option("--realtime", is_flag=True, help="Live streams: drop frames to keep up, and say how many.")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
-@click.option("--video", is_flag=True, help="Also write <name>.annotated.mp4 (boxes, track ids, labels).")
+@click.option("--annotate", "--video", "video", is_flag=True,
+              help="Also write <name>.annotated.mp4 (boxes, track ids, labels).")
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
             realtime: bool, plot: bool, video: bool) -> None:
