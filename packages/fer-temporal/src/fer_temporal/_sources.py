@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from fer_core import data
+from fer_core.data import MAX_PIXELS
 from fer_core.errors import DataError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif", ".mpg", ".mpeg", ".wmv")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-#: Decompression-bomb guard for still images (the data layer's limit too).
-MAX_PIXELS = 64_000_000
+#: Still images (the data layer's list, less .gif: a GIF is read as a video, frame by frame).
+IMAGE_SUFFIXES = tuple(sorted(s for s in data.IMAGE_SUFFIXES if s != ".gif"))
 
 
 @dataclass

@@ -11,7 +11,6 @@ import click
 from fer_core import plugins as fer_plugins
 
 IMAGE = 48
-TTA_VIEWS = {"none": 1, "flip": 2, "tencrop": 10}
 # options that load weights but do not change the architecture: left out when only costing
 WEIGHT_OPTIONS = ("pretrained", "pretrained_strict")
 
@@ -80,6 +79,8 @@ def _best_runs(root: Path, registry: dict[str, Any]) -> dict[str, dict[str, Any]
                 "options": {k: v for k, v in (model.get("options") or {}).items() if k not in WEIGHT_OPTIONS},
                 "crop_size": (train.get("augment") or {}).get("crop_size"), "tta": train.get("tta") or "none",
             }
+    from fer_models.inference import TTA_VIEWS
+
     for backbone, entry in best.items():
         views = TTA_VIEWS.get(entry["tta"], 1)
         if backbone not in registry:

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import click
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
 
 def image_files(refs: tuple[Path, ...]) -> list[Path]:
     """Files as given, and the image files inside folders (sorted), in order."""
+    from fer_core.data import IMAGE_SUFFIXES
     from fer_core.errors import DataError
 
+    suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
     files: list[Path] = []
     for ref in refs:
         if ref.is_dir():
             inside = sorted(p for p in ref.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not inside:
-                raise DataError(f"{ref}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+                raise DataError(f"{ref}: no image files ({suffixes}) in this folder")
             files += inside
         elif ref.is_file():
             files.append(ref)
