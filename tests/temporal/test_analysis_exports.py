@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -98,11 +99,13 @@ def test_fercli_analyze_on_the_real_video_with_a_trained_model(media, tiny_runs,
     from fer_cli.main import cli
 
     result = CliRunner().invoke(cli, ["analyze", str(media / "face_noface.mov"), "--model", str(tiny_runs[0]),
-                                      "--out", str(tmp_path), "--fps", "5"])
+                                      "--out", str(tmp_path), "--fps", "5", "--progress"])
     assert result.exit_code == 0, result.output
     assert "face_noface.mov:" in result.output and "track 0: dominant" in result.output
     data = json.loads((tmp_path / "face_noface.json").read_text())
     header = data["header"]
+    n = header["frames_read"]  # the progress bar counts frames read (sampled or not) and ends there
+    assert re.search(rf"face_noface\.mov: 100%.*\b{n}/{n} \[", result.output)
     assert header["detector"] == "haar" and header["weights_sha256"] and header["backbone"] == "small_cnn"
     faces = [r for r in data["rows"] if r["face_detected"]]
     assert faces and any(not r["face_detected"] for r in data["rows"])
@@ -113,8 +116,10 @@ def test_annotated_video_keeps_the_stream_times(media, tmp_path):
     pytest.importorskip("cv2")
     import av
 
+    seen = []  # a caller's on_frame (a progress bar) runs beside the video writer's
     result = analyze_to_files(media / "single_face.mp4", brightness, tmp_path, detector="haar", fps=10,
-                              video=True, plot=False)
+                              video=True, plot=False, on_frame=lambda frame, rows: seen.append(frame.index))
+    assert seen == list(range(0, 72, 3))
     rows = json.loads(result["paths"]["json"].read_text())["rows"]
     frame_times = sorted({r["time"] for r in rows})
     with av.open(str(result["paths"]["video"])) as container:

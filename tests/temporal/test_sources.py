@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from fer_core import DataError
-from fer_temporal import Frame, open_source, sample_frames
+from fer_temporal import Frame, frame_count, open_source, sample_frames
 
 
 def test_variable_frame_rate_mov_keeps_the_streams_own_timestamps(media):
@@ -106,3 +106,14 @@ def test_avi_and_gif_decode_with_their_timestamps(tmp_path, name, codec, pix_fmt
     frames = list(open_source(path))
     assert len(frames) == 5 and frames[0].image.shape == (32, 32, 3)
     assert [round(f.time, 2) for f in frames] == [0.0, 0.1, 0.2, 0.3, 0.4]
+
+
+def test_frame_count_is_what_the_source_declares_without_decoding(media, tmp_path):
+    assert frame_count(media / "single_face.mp4") == 72
+    assert frame_count(media / "single_face.jpg") == 1
+    assert frame_count(str(media / "*.jpg")) == 3
+    assert frame_count(np.zeros((5, 8, 8, 3), np.uint8)) == 5
+    assert frame_count("device:0") is None and frame_count(iter([])) is None
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    assert frame_count(bad) is None  # open_source names the problem; a progress bar just has no total

@@ -16,7 +16,8 @@ from fer_temporal._crops import face_crops, square_box
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._detectors import FullFrameDetector, HaarDetector
 from fer_temporal._export import analyze_to_files, inside, safe_stem
-from fer_temporal._sources import Frame, open_source, read_image, sample_frames
+from fer_temporal._follow import FollowingDetector
+from fer_temporal._sources import Frame, frame_count, open_source, read_image, sample_frames
 from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
 from fer_temporal._tracker import IoUTracker, iou_matrix
 from fer_temporal._video import AnnotatedVideoWriter
@@ -26,6 +27,7 @@ __all__ = [
     "Analyzer",
     "AnnotatedVideoWriter",
     "CsvTimelineWriter",
+    "FollowingDetector",
     "Frame",
     "FullFrameDetector",
     "HaarDetector",
@@ -39,6 +41,7 @@ __all__ = [
     "analyze_to_files",
     "columns",
     "face_crops",
+    "frame_count",
     "inside",
     "iou_matrix",
     "open_source",

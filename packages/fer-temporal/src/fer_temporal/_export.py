@@ -17,7 +17,8 @@ from fer_core.errors import ConfigError
 from fer_core.training import atomic_write
 from fer_temporal._analysis import Smoother, TimelineAnalysis
 from fer_temporal._csv import CsvTimelineWriter
-from fer_temporal._timeline import Analyzer
+from fer_temporal._sources import Frame
+from fer_temporal._timeline import Analyzer, FrameCallback
 
 
 def safe_stem(name: str) -> str:
@@ -66,7 +67,9 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     """Analyze ``source`` and write ``<stem>.csv``, ``<stem>.json``, (``plot``) ``<stem>.png`` and
     (``video``) ``<stem>.annotated.mp4``.
 
-    Returns the paths written and the JSON header. Rows stream to the CSV as they are made (see
+    Other keyword arguments go to :class:`Analyzer` (``detector``, ``stride``, ``on_frame``: a
+    progress bar can count frames there). Returns the paths written and the JSON header. Rows
+    stream to the CSV as they are made (see
     :class:`CsvTimelineWriter`); the JSON and PNG are written atomically at the end.
     """
     out_dir = Path(out_dir)
@@ -79,7 +82,7 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
 
         classes = tuple(getattr(classifier, "classes", CLASSES))
         writer_video = AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
-        analyzer_options["on_frame"] = writer_video
+        analyzer_options["on_frame"] = _both(writer_video, analyzer_options.get("on_frame"))
     analyzer = analyzer or Analyzer(classifier, **analyzer_options)
     analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
     s_cols = [f"s_{c}" for c in analyzer.classes] + ["s_label"]
@@ -107,6 +110,17 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
                                      analyzer.classes, title=label)
     return {"paths": paths, "header": header, "segments": analysis.segments(), "summary": analysis.summary(),
             "transitions": analysis.transitions()}
+
+
+def _both(first: FrameCallback, second: FrameCallback | None) -> FrameCallback:
+    """One ``on_frame`` callback that calls ``first`` and then (if given) ``second``."""
+    if second is None:
+        return first
+
+    def call(frame: Frame, rows: list[dict[str, Any]]) -> None:
+        first(frame, rows)
+        second(frame, rows)
+    return call
 
 
 def _typed(value: str) -> Any:

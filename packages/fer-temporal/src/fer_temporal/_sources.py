@@ -154,6 +154,36 @@ def open_source(source: Any, *, name: str | None = None) -> Iterator[Frame]:
                     f"iterable of arrays")
 
 
+def frame_count(source: Any) -> int | None:
+    """How many frames ``source`` holds, when that is known without decoding it (else None).
+
+    Video files: the count the container declares (None when it declares none); an image: 1;
+    a folder or glob: its image files; arrays: their length. For progress bars only: a
+    container's count can be wrong (``open_source`` yields what the stream really holds).
+    """
+    if isinstance(source, np.ndarray):
+        return len(source) if source.ndim == 4 else 1
+    if not isinstance(source, (str, Path)) or str(source).startswith(("device:", "/dev/video")):
+        return None
+    path = Path(str(source)).expanduser()
+    if path.is_dir():
+        return sum(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in path.iterdir())
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return 1
+        import av
+
+        try:
+            with av.open(str(path)) as container:
+                streams = container.streams.video
+                return (int(streams[0].frames) or None) if streams else None
+        except (av.FFmpegError, OSError, ValueError):
+            return None  # open_source will name what is wrong
+    if any(ch in str(source) for ch in "*?["):
+        return sum(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in glob.glob(str(source)))
+    return None
+
+
 def sample_frames(frames: Iterable[Frame], *, stride: int = 1, fps: float | None = None) -> Iterator[Frame]:
     """Every ``stride``-th frame, or frames at most ``fps`` per second of stream time.
 

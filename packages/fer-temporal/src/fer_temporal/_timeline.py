@@ -17,6 +17,7 @@ import numpy as np
 from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError, DataError
 from fer_temporal._crops import face_crops
+from fer_temporal._follow import FollowingDetector
 from fer_temporal._sources import Frame, open_source, sample_frames
 from fer_temporal._tracker import IoUTracker
 
@@ -72,18 +73,23 @@ class Analyzer:
     whose stream time is already behind the wall clock since the first frame is dropped (and
     counted in :attr:`stats`), and faces are classified frame by frame. ``on_frame(frame, rows)``,
     if given, is called for each processed frame with its rows (the annotated video uses it).
+    ``redetect_every = N > 1`` runs the detector in full on every N-th processed frame only and,
+    in between, just around the faces of the previous frame (:class:`FollowingDetector`).
     """
 
     def __init__(self, classifier: Classifier, detector: str | Callable[[np.ndarray], list] = "haar", *,
                  detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
-                 realtime: bool = False, on_frame: FrameCallback | None = None, plugins: Any = None) -> None:
+                 realtime: bool = False, on_frame: FrameCallback | None = None, redetect_every: int = 1,
+                 plugins: Any = None) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.classifier = classifier
         self.classes = tuple(getattr(classifier, "classes", CLASSES))
         self.crop_size = int(getattr(classifier, "size", 48))
         self.detector = resolve_detector(detector, detector_options, plugins)
+        if redetect_every != 1:
+            self.detector = FollowingDetector(self.detector, redetect_every)
         self.detector_name = detector if isinstance(detector, str) else getattr(
             detector, "name", type(detector).__name__)
         self.tracker = tracker or IoUTracker()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from fer_cli._options import progress_option
+
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True)
@@ -18,6 +20,9 @@ import click
 @click.option("--fps", type=float, default=None,
               help="Analyze at most this many frames per second of stream time.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Every N-th frame.")
+@click.option("--redetect-every", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Detect faces in the whole frame every N frames; in between, only near the faces "
+                   "already found (a new face is found up to N-1 frames late). 1: every frame in full.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Faces classified together (from consecutive frames).")
 @click.option("--smoothing", type=click.Choice(["ema", "median", "mean", "none"]), default="ema",
@@ -31,24 +36,34 @@ import click
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
 @click.option("--annotate", "--video", "video", is_flag=True,
               help="Also write <name>.annotated.mp4 (boxes, track ids, labels).")
+@progress_option
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
-            realtime: bool, plot: bool, video: bool) -> None:
+            realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
     One row per processed frame and face (and one for a frame without a face), streamed to CSV;
     then segments, transitions, per-track summary (JSON) and a plot.
     """
+    from tqdm.auto import tqdm
+
     from fer_models import load
-    from fer_temporal import Smoother, analyze_to_files
+    from fer_temporal import Smoother, analyze_to_files, frame_count
 
     classifier = load(model_ref)
     for source in sources:
-        result = analyze_to_files(
-            source, classifier, out, detector=detector, fps=fps, stride=stride, batch_size=batch_size,
-            realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length, plot=plot,
-            video=video)
+        disable = None if progress is None else not progress  # None: only on a terminal
+        with tqdm(total=frame_count(source), desc=Path(source).name, unit="frame", disable=disable,
+                  dynamic_ncols=True) as bar:
+            def advance(frame, rows, bar=bar):  # frames read so far, sampled or not
+                bar.update(frame.index + 1 - bar.n)
+
+            result = analyze_to_files(
+                source, classifier, out, detector=detector, fps=fps, stride=stride, batch_size=batch_size,
+                realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length,
+                plot=plot, video=video, on_frame=advance, redetect_every=redetect_every)
+            bar.update(result["header"]["frames_read"] - bar.n)
         h = result["header"]
         dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
         click.echo(f"{source}: {h['frames_processed']} of {h['frames_read']} frames analyzed{dropped}, "
