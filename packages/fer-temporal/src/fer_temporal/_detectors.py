@@ -43,8 +43,8 @@ class HaarDetector:
     """
 
     cascade: str = "haarcascade_frontalface_default.xml"
-    # 1.2 and 0.1 run 2.7x faster than 1.1 and 0.05 and find the same faces in the test media
-    # (benchmarks/analyze_speed.py); smaller faces in a large frame need min_size=0.05 or less
+    # 1.2 and 0.1 run twice as fast as 1.1 and 0.05 and find the same faces in the test media
+    # (BENCHMARKS.md, benchmarks/analyze_speed.py); small faces in a large frame need min_size=0.05
     scale_factor: float = 1.2
     min_neighbors: int = 8  # 5 (OpenCV's usual) finds a face in no_face.mp4's title card
     min_size: float = 0.1
