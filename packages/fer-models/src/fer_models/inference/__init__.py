@@ -1,9 +1,10 @@
 """Inference: load a trained model and classify faces given in any common form; ONNX export."""
 
+from fer_models.inference._calibration import apply_temperature, fit_temperature, negative_log_likelihood
 from fer_models.inference._classifier import TTA_MODES, TTA_VIEWS, Classifier
 from fer_models.inference._faces import prepare_faces
 from fer_models.inference._load import load, shipped_models
 from fer_models.inference._onnx import OnnxModel, export_onnx
 
-__all__ = ["TTA_MODES", "TTA_VIEWS", "Classifier", "OnnxModel", "export_onnx", "load", "prepare_faces",
-           "shipped_models"]
+__all__ = ["TTA_MODES", "TTA_VIEWS", "Classifier", "OnnxModel", "apply_temperature", "export_onnx",
+           "fit_temperature", "load", "negative_log_likelihood", "prepare_faces", "shipped_models"]

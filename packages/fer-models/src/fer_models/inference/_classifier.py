@@ -10,6 +10,7 @@ import torch
 
 from fer_core.classes import CLASSES
 from fer_core.training import predict_proba
+from fer_models.inference._calibration import apply_temperature
 from fer_models.inference._faces import prepare_faces
 
 TTA_MODES = ("none", "flip", "tencrop")
@@ -44,6 +45,11 @@ class Classifier:
         return tuple(self.config.get("classes") or CLASSES)
 
     @property
+    def temperature(self) -> float:
+        """Temperature applied to the probabilities (fitted on PublicTest for shipped models; 1 = none)."""
+        return float(self.config.get("temperature") or 1.0)
+
+    @property
     def card(self) -> dict[str, Any]:
         """Model card metadata (accuracy, protocol, ...) when the model ships with one, else {}."""
         return dict(self.config.get("card") or {})
@@ -57,12 +63,13 @@ class Classifier:
         return prepare_faces(faces, self.size)
 
     def predict_proba(self, faces: Any, *, tta: str | None = None, batch_size: int = 256) -> np.ndarray:
-        """Probabilities ``[N, 7]`` (float32, rows sum to 1) in :attr:`classes` order."""
+        """Probabilities ``[N, 7]`` (float32, rows sum to 1) in :attr:`classes` order, averaged
+        over the TTA views, then scaled by :attr:`temperature`."""
         images = self.prepare(faces)
         with torch.inference_mode():
             probs = predict_proba(self.model, images, batch_size=batch_size, device=self.device,
                                   crop_size=self.crop_size, tta=_check_tta(tta or self.tta, self.crop_size))
-        return probs.numpy()
+        return apply_temperature(probs.numpy(), self.temperature)
 
     __call__ = predict_proba
 

@@ -1,0 +1,73 @@
+"""examples/experiments/ship_model.py: a run becomes a named model with a measured card."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_core.classes import CLASSES
+
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "experiments" / "ship_model.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("ship_model", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def shipped(tiny_runs, fer2013_slice, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ship")
+    _script().main([str(tiny_runs[1]), "--name", "tiny", "--seed-runs", str(tiny_runs[0]),
+                    "--data", str(fer2013_slice), "--into", str(out / "weights"),
+                    "--card", str(out / "MODEL_CARD.md"), "--speed-seconds", "0.05"])
+    return out
+
+
+def test_the_weights_ship_unchanged_with_their_card_and_temperature(shipped, tiny_runs):
+    import fer_models
+
+    folder = shipped / "weights" / "tiny"
+    assert (folder / "model.safetensors").read_bytes() == (tiny_runs[1] / "model.safetensors").read_bytes()
+    config = json.loads((folder / "model.json").read_text())
+    card = config["card"]
+    assert config["name"] == "tiny" and card["tta"] == "flip" and card["temperature"] > 0
+    assert set(card["PrivateTest_per_class_f1"]) == set(CLASSES)
+    assert "ship_model.py" in card["command"] and card["gmacs"] > 0 and card["params"] > 0
+    clf = fer_models.load(folder)
+    assert clf.card == card and clf.temperature == pytest.approx(config["temperature"])
+    # the temperature rescales, never reorders
+    faces = np.random.default_rng(0).integers(0, 256, (16, 48, 48), dtype=np.uint8)
+    raw = fer_models.load(tiny_runs[1]).predict_proba(faces)
+    scaled = clf.predict_proba(faces)
+    assert (raw.argmax(1) == scaled.argmax(1)).all() and np.allclose(scaled.sum(1), 1, atol=1e-5)
+    assert not np.allclose(raw, scaled)
+
+
+def test_the_card_holds_what_was_measured(shipped):
+    text = (shipped / "MODEL_CARD.md").read_text()
+    config = json.loads((shipped / "weights" / "tiny" / "model.json").read_text())
+    card = config["card"]
+    assert f"**{card['PrivateTest_accuracy']:.2%}**" in text
+    assert f"T = {card['temperature']:.3f}" in text and "| PublicTest |" in text
+    assert "Same recipe, 2 seeds" in text and card["command"] in text
+    assert (shipped / "docs" / "tiny-confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_temperature_fitting_lowers_the_nll_on_the_split_it_is_fitted_on():
+    from fer_models.inference import apply_temperature, fit_temperature, negative_log_likelihood
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, 500)
+    logits = rng.normal(size=(500, 7))
+    logits[np.arange(500), labels] += 1.0
+    over = np.exp(4 * logits) / np.exp(4 * logits).sum(1, keepdims=True)  # overconfident
+    t = fit_temperature(over, labels)
+    assert t > 2  # softens it
+    assert negative_log_likelihood(apply_temperature(over, t), labels) < negative_log_likelihood(over, labels)
