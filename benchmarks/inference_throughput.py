@@ -27,7 +27,6 @@ import shlex
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,19 +38,11 @@ from fer_core.plugins import PluginSet
 from fer_models.flops import count_flops
 from fer_models.inference import OnnxModel, export_onnx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import images_per_second
+
 NEEDS_OPTIONS = {"timm", "hf_vit"}
 BATCHES = (1, 64)
-
-
-def _rate(call: Callable[[], object], batch: int, seconds: float) -> float:
-    call()  # untimed: first-call allocations
-    n, start = 0, time.perf_counter()
-    while True:
-        call()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return n * batch / elapsed
 
 
 def bench_backbone(name: str, plugins: PluginSet, rounds: int, seconds: float, tmp: Path) -> dict:
@@ -77,7 +68,7 @@ def bench_backbone(name: str, plugins: PluginSet, rounds: int, seconds: float, t
     keys = list(configs)
     for r in range(rounds):
         for key in keys[r % len(keys):] + keys[:r % len(keys)]:
-            samples[key].append(_rate(configs[key], key[1], seconds))
+            samples[key].append(images_per_second(configs[key], key[1], seconds))
     with torch.inference_mode():
         diff = float((model(inputs[64]) - onnx(inputs[64])).abs().max())
     return {"name": name, "params": cost["params"], "gmacs": cost["macs"] / 1e9, "diff": diff,

@@ -27,7 +27,6 @@ import platform
 import shlex
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +54,12 @@ from fer_models.inference import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _timing import images_per_second  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 INTO = REPO / "packages" / "fer-models" / "src" / "fer_models" / "weights"
 CARD = REPO / "packages" / "fer-models" / "MODEL_CARD.md"
-
-
-def throughput(call, batch: int, seconds: float = 1.0, rounds: int = 3) -> float:
-    """Median images/second of ``call()`` (one untimed call first)."""
-    call()
-    rates = []
-    for _ in range(rounds):
-        n, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds or n == 0:
-            call()
-            n += 1
-        rates.append(n * batch / elapsed)
-    return statistics.median(rates)
 
 
 def speed(run: Path, faces: np.ndarray, seconds: float) -> dict[str, float]:
@@ -80,7 +69,7 @@ def speed(run: Path, faces: np.ndarray, seconds: float) -> dict[str, float]:
         clf = load(run, backend=backend)
         for batch in (1, 64):
             call = lambda clf=clf, b=batch: clf.predict_proba(faces[:b])  # noqa: E731
-            out[f"{backend}_{batch}"] = throughput(call, batch, seconds)
+            out[f"{backend}_{batch}"] = images_per_second(call, batch, seconds, rounds=3)
     return out
 
 
