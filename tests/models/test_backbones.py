@@ -110,6 +110,16 @@ def test_lean_cnn_is_lean():
     assert 0.02e9 <= cost["macs"] <= 0.05e9 and cost["params"] < 2e6
 
 
+def test_small_cnn_stem_stride_2_is_a_quarter_of_the_cost():
+    full = count_flops(_build("small_cnn", widths=[32, 64, 128]))
+    fast = _build("small_cnn", widths=[32, 64, 128], stem_stride=2)
+    assert fast(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+    assert count_flops(fast)["macs"] == pytest.approx(full["macs"] / 4, rel=0.02)
+    assert count_flops(fast)["params"] == full["params"]
+    with pytest.raises(ConfigError, match="stem_stride must be 1 or 2"):
+        _build("small_cnn", stem_stride=3)
+
+
 def test_xavier_init_option():
     model = _build("efficientnet_b0", init="xavier")
     for m in model.modules():

@@ -38,6 +38,14 @@ def test_every_face_form_becomes_uint8_n_1_48_48(faces, n):
     assert out.dtype == torch.uint8 and out.shape == (n, 1, 48, 48)
 
 
+def test_uint8_gray_faces_at_size_pass_through_unchanged():
+    gray = _faces(5, 48, 48)
+    out = prepare_faces(gray)
+    assert torch.equal(out[:, 0], torch.from_numpy(gray))
+    assert torch.equal(prepare_faces(gray[:, None]), out)
+    assert torch.equal(prepare_faces(list(gray)), out)  # the general path agrees
+
+
 def test_color_to_gray_matches_pil_and_floats_are_scaled():
     rgb = _faces(48, 48, 3)
     ours = prepare_faces(rgb)[0, 0].numpy().astype(int)

@@ -9,18 +9,23 @@ from torch import nn
 
 
 class SmallCNN(nn.Module):
-    """``len(widths)`` blocks of (3x3 conv, BN, ReLU) x2 + 2x2 max-pool, then pool and classify."""
+    """``len(widths)`` blocks of (3x3 conv, BN, ReLU) x2 + 2x2 max-pool, then pool and classify.
+
+    ``stem_stride = 2`` makes the very first convolution stride 2: every later layer then runs
+    at a quarter of the pixels (about 4x fewer MACs), for fast models.
+    """
 
     def __init__(
         self, num_classes: int = 7, in_chans: int = 1, widths: Sequence[int] = (32, 64, 128),
-        dropout: float = 0.2,
+        dropout: float = 0.2, stem_stride: int = 1,
     ):
         super().__init__()
         layers: list[nn.Module] = []
         prev = in_chans
         for width in widths:
             for _ in range(2):
-                layers += [nn.Conv2d(prev, width, 3, padding=1, bias=False),
+                stride = stem_stride if not layers else 1
+                layers += [nn.Conv2d(prev, width, 3, stride=stride, padding=1, bias=False),
                            nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
                 prev = width
             layers.append(nn.MaxPool2d(2))
@@ -33,6 +38,10 @@ class SmallCNN(nn.Module):
 
 
 def small_cnn(num_classes: int = 7, in_chans: int = 1, widths: Sequence[int] = (32, 64, 128),
-              dropout: float = 0.2) -> SmallCNN:
-    """Small plain CNN for 48x48 gray faces (options: widths, dropout)."""
-    return SmallCNN(num_classes, in_chans, tuple(widths), dropout)
+              dropout: float = 0.2, stem_stride: int = 1) -> SmallCNN:
+    """Small plain CNN for 48x48 gray faces (options: widths, dropout, stem_stride 1 or 2)."""
+    if stem_stride not in (1, 2):
+        from fer_core.errors import ConfigError
+
+        raise ConfigError(f"small_cnn: stem_stride must be 1 or 2, got {stem_stride}")
+    return SmallCNN(num_classes, in_chans, tuple(widths), dropout, stem_stride)

@@ -107,7 +107,16 @@ def prepare_faces(faces: Any, size: int = 48) -> torch.Tensor:
             parts.append(_resize(x, size))
         x = torch.cat(parts)
     else:
-        x = _resize(_to_gray_nchw(_as_tensor(faces, "faces"), "faces"), size)
+        t = _as_tensor(faces, "faces")
+        if _ready(t, size):  # already uint8 gray faces of the model's size: nothing to convert
+            return t.reshape(len(t), 1, size, size)
+        x = _resize(_to_gray_nchw(t, "faces"), size)
         if x.shape[0] == 0:
             raise DataError("no faces given (an empty batch)")
     return (x * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _ready(t: torch.Tensor, size: int) -> bool:
+    """A non-empty uint8 gray batch ``[N, S, S]`` or ``[N, 1, S, S]`` at ``size``."""
+    gray = (t.ndim == 3 and t.shape[-1] not in _CHANNELS) or (t.ndim == 4 and t.shape[1] == 1)
+    return t.dtype == torch.uint8 and gray and len(t) > 0 and tuple(t.shape[-2:]) == (size, size)
