@@ -71,3 +71,14 @@ def test_temperature_fitting_lowers_the_nll_on_the_split_it_is_fitted_on():
     t = fit_temperature(over, labels)
     assert t > 2  # softens it
     assert negative_log_likelihood(apply_temperature(over, t), labels) < negative_log_likelihood(over, labels)
+
+
+def test_a_shipped_model_loads_by_its_name(shipped, monkeypatch):
+    import fer_models
+    from fer_models.inference import _load
+
+    monkeypatch.setattr(_load, "SHIPPED_DIR", shipped / "weights")
+    assert fer_models.shipped_models() == ["tiny"]
+    clf = fer_models.load("tiny")
+    assert clf.classes == CLASSES and clf.card["name"] == "tiny"
+    assert clf.predict_proba(np.zeros((3, 60, 60, 4), np.uint8)).shape == (3, 7)  # RGBA crops, any size
