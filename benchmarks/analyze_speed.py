@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import shlex
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,9 @@ from fer_temporal import (
     resolve_detector,
 )
 from fer_temporal._export import _write_json
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command, emit
 
 #: Haar's settings before this benchmark (timed beside the default for comparison).
 FINE_HAAR = {"scale_factor": 1.1, "min_size": 0.05}
@@ -162,11 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     stage = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
     compared = {k: (stage.pop(k), stage.pop(k + " faces")) for k in compare}
     total = sum(stage.values())
-    given = shlex.join(argv if argv is not None else sys.argv[1:])
     h, w = next(iter(open_source(args.video))).image.shape[:2]
     lines = [
         f"### `fercli analyze` on {args.video.name} ({w}x{h}, {n} frames, {header['faces']} faces)", "",
-        f"Command: `{f'python benchmarks/analyze_speed.py {given}'.strip()}`. Model: {classifier.name} "
+        f"Command: `{command(__file__, argv)}`. Model: {classifier.name} "
         f"({classifier.gmacs():.3f} GMAC per face with TTA '{classifier.tta}'), detector {args.detector} "
         f"in full every {args.redetect_every} frames, "
         f"batch {args.batch_size}, {args.threads} threads; medians of {args.rounds} rounds. torch "
@@ -185,10 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| whole command in a fresh process (`fercli analyze ... --no-plot`: imports, model load) "
         f"| {cli_seconds:.2f} | {n / cli_seconds:.1f} | |",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from fer_models.flops import count_flops
 from fer_models.inference import OnnxModel, export_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import images_per_second
+from _common import images_per_second
 
 NEEDS_OPTIONS = {"timm", "hf_vit"}
 BATCHES = (1, 64)

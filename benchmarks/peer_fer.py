@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from fer_core.training import classification_metrics
 from fer_models.inference import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import images_per_second
+from _common import command, emit, images_per_second
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 WORKER = Path(__file__).resolve().parent / "peer" / "fer_worker.py"
@@ -95,10 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     for ref in args.models.split(","):
         rows += ours(ref, faces, labels, args.seconds, args.rounds)
     best_peer = max(r["b64"] for r in rows[:2])
-    given = shlex.join(argv if argv is not None else sys.argv[1:])
     lines = [
         f"### PrivateTest ({len(labels):,} faces) and speed, the `fer` package beside fer-models", "",
-        f"Command: `{f'python benchmarks/peer_fer.py {given}'.strip()}`. Same faces, same metric code; "
+        f"Command: `{command(__file__, argv)}`. Same faces, same metric code; "
         f"images/second with preparation included, median of {args.rounds} rounds of {args.seconds:g} s, "
         f"2 threads. fer {versions['fer']}, TensorFlow {versions['tensorflow']}; torch {torch.__version__}, "
         f"fer-models {fer_core.__version__}; Python {platform.python_version()}, {platform.machine()}.", "",
@@ -110,10 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         gmacs = f"{r['gmacs']:.3f}" if r["gmacs"] is not None else "n/a"
         lines.append(f"| {r['name']} | {r['backend']} | {r['accuracy']:.2%} | {r['macro_f1']:.3f} | {gmacs} "
                      f"| {r['b1']:.0f} | {r['b64']:.0f} | {r['b64'] / best_peer:.2f}x |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import shlex
 import sys
 import tempfile
 import time
@@ -36,6 +35,9 @@ import fer_core
 from fer_core.plugins import PluginSet
 from fer_models.inference import Classifier
 from fer_temporal import Smoother, analyze_to_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command, emit
 
 
 def stream(minutes: float, fps: float, size: int, samples: list[tuple[int, float]], every: int,
@@ -96,10 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     slope = np.polyfit(frames[lo:hi], rss[lo:hi], 1)[0] * args.fps * 600 if hi - lo >= 2 else float("nan")
     peak = max(rss.max(), end_rss)
     header = result["header"]
-    given = shlex.join(argv if argv is not None else sys.argv[1:])
     lines = [
         f"### Memory over a made-up {args.minutes:g}-minute stream", "",
-        f"Command: `{f'python benchmarks/temporal_memory.py {given}'.strip()}`. torch {torch.__version__}, "
+        f"Command: `{command(__file__, argv)}`. torch {torch.__version__}, "
         f"fer {fer_core.__version__}, Python {platform.python_version()}, {platform.machine()}.", "",
         "| frames | faces | wall time | RSS of `import torch` alone | RSS before | RSS end of first tenth "
         "| RSS end of last tenth | peak RSS | slope, middle 80% | CSV | JSON |",
@@ -110,10 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| {rss[max(lo - 1, 0)]:.0f} MB | {rss[hi - 1]:.0f} MB | {peak:.0f} MB "
         f"| {slope:+.1f} MB per 10 min | {csv_mb:.0f} MB | {json_mb:.0f} MB |",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import shlex
 import sys
 import tempfile
 import time
@@ -37,6 +36,9 @@ from fer_core import hookimpl
 from fer_core.config import ExperimentConfig
 from fer_core.plugins import PluginSet
 from fer_core.training import run_experiment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command, emit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 
@@ -102,10 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     lo, hi = k // 10, k - k // 10
     rss_slope = np.polyfit(epochs[lo:hi], rss[lo:hi], 1)[0] * 100
     obj_slope = np.polyfit(epochs[lo:hi], objs[lo:hi], 1)[0] * 100
-    given = shlex.join(argv if argv is not None else sys.argv[1:])
     lines = [
         f"### Memory over {k} epochs of training", "",
-        f"Command: `{f'python benchmarks/train_memory.py {given}'.strip()}`. {args.per_class * 7} training "
+        f"Command: `{command(__file__, argv)}`. {args.per_class * 7} training "
         f"images, {args.eval_limit} PublicTest and PrivateTest images each, small_cnn; torch "
         f"{torch.__version__}, fer {fer_core.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}.", "",
@@ -118,10 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| {objs.max():,.0f} | {obj_slope:+,.0f} per 100 epochs |",
         "", f"Wall time {minutes:.1f} min.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _timing import images_per_second
+from _common import images_per_second
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ from fer_models.inference import (
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _timing import images_per_second  # noqa: E402
+from _common import images_per_second  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 INTO = REPO / "packages" / "fer-models" / "src" / "fer_models" / "weights"

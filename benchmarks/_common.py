@@ -1,0 +1,42 @@
+"""What the benchmarks share: the timing loop and how a result section is given out.
+
+No dependencies beyond the standard library: the peer benchmark's worker imports this in an
+environment without the toolkit."""
+
+from __future__ import annotations
+
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def images_per_second(call: Callable[[], object], batch: int, seconds: float = 1.0, rounds: int = 1) -> float:
+    """Median over ``rounds`` of ``batch`` x calls per second, each round calling ``call`` for at
+    least ``seconds`` (one untimed call first: first-call allocations)."""
+    call()
+    samples = []
+    for _ in range(rounds):
+        n, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds or n == 0:
+            call()
+            n += 1
+        samples.append(n * batch / elapsed)
+    return statistics.median(samples)
+
+
+def emit(lines: list[str], out: Path | None) -> str:
+    """The markdown section: printed, and written to ``out`` when given (``--out``)."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text)
+    return text
+
+
+def command(script: str, argv: list[str] | None) -> str:
+    """How this run was invoked, for the section's "Command:" line."""
+    given = shlex.join(argv if argv is not None else sys.argv[1:])
+    return f"python benchmarks/{Path(script).name} {given}".strip()
