@@ -15,7 +15,7 @@ from fer_temporal._api import Timeline, analyze, stream
 from fer_temporal._crops import face_crops, square_box
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._detectors import FullFrameDetector, HaarDetector
-from fer_temporal._export import analyze_to_files, inside, safe_stem
+from fer_temporal._export import analyze_to_files, inside, safe_stem, unique_stems
 from fer_temporal._follow import FollowingDetector
 from fer_temporal._sources import Frame, frame_count, open_source, read_image, sample_frames
 from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
@@ -51,4 +51,5 @@ __all__ = [
     "sample_frames",
     "square_box",
     "stream",
+    "unique_stems",
 ]

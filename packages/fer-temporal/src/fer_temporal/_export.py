@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,33 @@ from fer_temporal._timeline import Analyzer, FrameCallback
 
 def safe_stem(name: str) -> str:
     """A file-name stem from any source name: letters, digits, ``._-`` only, no leading dots."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem).strip("._") or "stream"
-    return stem[:100]
+    return _clean(Path(str(name)).stem)
+
+
+def _clean(text: str) -> str:
+    return (re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "stream")[:100]
+
+
+def unique_stems(sources: Sequence[Any]) -> list[str]:
+    """One output stem per source, never the same twice, so that one command's outputs never
+    overwrite each other: ``clip.mp4`` and ``clip.jpg`` become ``clip_mp4`` and ``clip_jpg``;
+    ``a/clip.mp4`` and ``b/clip.mp4`` become ``clip_mp4`` and ``clip_mp4-2``. A stem no other
+    source shares stays as :func:`safe_stem` makes it.
+
+    >>> unique_stems(["x/clip.mp4", "clip.jpg", "other.mov", "y/clip.mp4"])
+    ['clip_mp4', 'clip_jpg', 'other', 'clip_mp4-2']
+    """
+    plain = [safe_stem(str(s)) for s in sources]
+    out: list[str] = []
+    for source, stem in zip(sources, plain, strict=True):
+        if plain.count(stem) > 1:
+            suffix = Path(str(source)).suffix.lstrip(".")
+            stem = _clean(f"{stem}_{suffix}") if suffix else stem
+        candidate, n = stem, 2
+        while candidate in out:
+            candidate, n = f"{stem}-{n}", n + 1
+        out.append(candidate)
+    return out
 
 
 def inside(folder: Path, name: str) -> Path:

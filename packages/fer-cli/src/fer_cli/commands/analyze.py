@@ -49,10 +49,10 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     from tqdm.auto import tqdm
 
     from fer_models import load
-    from fer_temporal import Smoother, analyze_to_files, frame_count
+    from fer_temporal import Smoother, analyze_to_files, frame_count, unique_stems
 
     classifier = load(model_ref)
-    for source in sources:
+    for source, name in zip(sources, unique_stems(sources), strict=True):
         disable = None if progress is None else not progress  # None: only on a terminal
         with tqdm(total=frame_count(source), desc=Path(source).name, unit="frame", disable=disable,
                   dynamic_ncols=True) as bar:
@@ -60,9 +60,10 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
                 bar.update(frame.index + 1 - bar.n)
 
             result = analyze_to_files(
-                source, classifier, out, detector=detector, fps=fps, stride=stride, batch_size=batch_size,
-                realtime=realtime, smoother=Smoother(smoothing, alpha, window), min_length=min_length,
-                plot=plot, video=video, on_frame=advance, redetect_every=redetect_every)
+                source, classifier, out, name=name, detector=detector, fps=fps, stride=stride,
+                batch_size=batch_size, realtime=realtime, smoother=Smoother(smoothing, alpha, window),
+                min_length=min_length, plot=plot, video=video, on_frame=advance,
+                redetect_every=redetect_every)
             bar.update(result["header"]["frames_read"] - bar.n)
         h = result["header"]
         dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
