@@ -13,12 +13,13 @@ peak, and the least-squares slope over the middle 80% of the epochs (MB per 100 
 same for Python objects. Target (the robustness issue): flat over time.
 
     python benchmarks/train_memory.py [--epochs 150] [--per-class 100] [--eval-limit 500]
-        [--threads 2] [--out section.md]
+        [--threads 2] [--malloc-trim] [--out section.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import platform
 import sys
@@ -44,15 +45,23 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fe
 
 
 class MemoryProbe:
-    """Plugin: RSS (MB) and live Python objects after each epoch."""
+    """Plugin: RSS (MB) and live Python objects after each epoch.
 
-    def __init__(self) -> None:
+    With ``trim``, glibc's ``malloc_trim(0)`` runs before each sample: it hands freed heap pages
+    back to the system, so RSS that it removes was free memory the allocator kept (fragmentation),
+    not memory still in use.
+    """
+
+    def __init__(self, trim: bool = False) -> None:
         self.proc = psutil.Process()
         self.samples: list[tuple[int, float, int]] = []
+        self.trim = ctypes.CDLL("libc.so.6").malloc_trim if trim else None
 
     @hookimpl
     def after_epoch(self, trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
         gc.collect()
+        if self.trim is not None:
+            self.trim(0)
         self.samples.append((epoch, self.proc.memory_info().rss / 2**20, len(gc.get_objects())))
 
 
@@ -85,10 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-limit", type=int, default=500)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--malloc-trim", action="store_true",
+                        help="glibc malloc_trim(0) before each sample (Linux): tells fragmentation from use")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    probe = MemoryProbe()
+    probe = MemoryProbe(trim=args.malloc_trim)
     plugins = PluginSet.load(allow=["fer_models"], extra={"memory-probe": probe})
     start_rss = probe.proc.memory_info().rss / 2**20
     t0 = time.perf_counter()
@@ -106,7 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     obj_slope = np.polyfit(epochs[lo:hi], objs[lo:hi], 1)[0] * 100
     lines = [
         f"### Memory over {k} epochs of training", "",
-        f"Command: `{command(__file__, argv)}`. {args.per_class * 7} training "
+        f"Command: `{command(__file__, argv)}`. {'malloc_trim(0) before each sample. ' * args.malloc_trim}"
+        f"{args.per_class * 7} training "
         f"images, {args.eval_limit} PublicTest and PrivateTest images each, small_cnn; torch "
         f"{torch.__version__}, fer {fer_core.__version__}, Python {platform.python_version()}, "
         f"{platform.machine()}.", "",

@@ -142,6 +142,10 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         f"gray); output: probabilities of {', '.join(CLASSES)}, in that order (`.classes`).", "",
         "Every number below was measured by one command (it also wrote the weights and this file):", "",
         "```bash", command, "```", "",
+        "The run it measures comes from the experiment's recipe, trained from scratch (the "
+        "CPU time of this run is in examples/experiments/RESULTS.md):", "",
+        "```bash", f"fercli run examples/experiments/{config.get('experiment')}.toml --out runs   "
+        "# then the command above on the new run folder", "```", "",
         "## Data and protocol", "",
         "FER2013 (35,887 48x48 gray faces): trained on Training (28,709) only, no external data, no "
         "pretrained weights. The checkpoint (and the temperature below) were chosen on PublicTest "
