@@ -39,6 +39,7 @@ from fer_core.training._checkpoint import (
 from fer_core.training._device import resolve_device
 from fer_core.training._distributed import DistInfo, barrier, broadcast_state, init_distributed, shard
 from fer_core.training._evaluate import evaluate
+from fer_core.training._memory import release_free_memory
 from fer_core.training._model_io import trained_options
 from fer_core.training._optim import build_optimizer, build_schedule
 from fer_core.training._runs import RunDir
@@ -485,6 +486,7 @@ class Trainer:
             self._best_weights = self._eval_weights()
             self.save_checkpoint("best")
         self.save_checkpoint("step")  # the epoch-end state replaces a step checkpoint of the same step
+        release_free_memory()  # RSS stays flat over many epochs (see _memory)
 
     def _finished(self) -> bool:
         tc = self.tc
