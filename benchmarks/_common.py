@@ -36,7 +36,12 @@ def emit(lines: list[str], out: Path | None) -> str:
     return text
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def command(script: str, argv: list[str] | None) -> str:
-    """How this run was invoked, for the section's "Command:" line."""
+    """How this run was invoked (the script's path from the repository root), for the "Command:" line."""
     given = shlex.join(argv if argv is not None else sys.argv[1:])
-    return f"python benchmarks/{Path(script).name} {given}".strip()
+    path = Path(script).resolve()
+    shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else path.name
+    return f"python {shown} {given}".strip()

@@ -19,7 +19,6 @@ same for Python objects. Target (the robustness issue): flat over time.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import platform
 import sys
@@ -37,6 +36,7 @@ from fer_core import hookimpl
 from fer_core.config import ExperimentConfig
 from fer_core.plugins import PluginSet
 from fer_core.training import run_experiment
+from fer_core.training._memory import release_free_memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command, emit
@@ -47,21 +47,21 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fe
 class MemoryProbe:
     """Plugin: RSS (MB) and live Python objects after each epoch.
 
-    With ``trim``, glibc's ``malloc_trim(0)`` runs before each sample: it hands freed heap pages
-    back to the system, so RSS that it removes was free memory the allocator kept (fragmentation),
-    not memory still in use.
+    With ``trim``, glibc's ``malloc_trim(0)`` (``release_free_memory``, which the Trainer also calls
+    at each epoch's end) runs before each sample: it hands freed heap pages back to the system, so
+    RSS that it removes was free memory the allocator kept (fragmentation), not memory in use.
     """
 
     def __init__(self, trim: bool = False) -> None:
         self.proc = psutil.Process()
         self.samples: list[tuple[int, float, int]] = []
-        self.trim = ctypes.CDLL("libc.so.6").malloc_trim if trim else None
+        self.trim = trim
 
     @hookimpl
     def after_epoch(self, trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
         gc.collect()
-        if self.trim is not None:
-            self.trim(0)
+        if self.trim:
+            release_free_memory()
         self.samples.append((epoch, self.proc.memory_info().rss / 2**20, len(gc.get_objects())))
 
 

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import platform
-import shlex
 import statistics
 import sys
 from pathlib import Path
@@ -55,6 +54,7 @@ from fer_models.inference import (
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from _common import command as invocation  # noqa: E402
 from _common import images_per_second  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
@@ -228,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed-seconds", type=float, default=1.0, help="per timing round (3 rounds)")
     args = parser.parse_args(argv)
     args.card = args.card or default_card(args.name)
-    given = shlex.join(argv if argv is not None else sys.argv[1:])
-    command = f"python examples/experiments/ship_model.py {given}"
+    command = invocation(__file__, argv)
     config = json.loads((args.run / WEIGHTS_CONFIG).read_text())
     m = measure(args.run, args.data, args.seed_runs, args.speed_seconds)
     folder = args.into / args.name

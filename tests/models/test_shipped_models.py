@@ -89,3 +89,16 @@ def test_the_readme_example_of_the_shipped_models_runs(capsys):
     exec(compile(code, "fer-models README", "exec"), {})
     out = capsys.readouterr().out
     assert str(CLASSES) in out and "(2, 7)" in out
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_root_readme_gives_each_models_card_numbers(name):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}` |"))
+    card = fer_models.load(name).card
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:4] == [f"{card['PrivateTest_accuracy']:.2%}", f"{card['PrivateTest_macro_f1']:.3f}",
+                          f"{card['Public+Private_accuracy']:.2%}"]
+    assert cells[4].startswith(f"{card['gmacs']:.3f}")
