@@ -4,8 +4,8 @@ Both classify the same 3,589 PrivateTest faces (48x48 gray, as FER2013 gives the
 scored by the same metric code (``fer_core.training.classification_metrics``). Speed is
 images/second at batch 1 and 64 on the same machine in the same run, face preparation
 included on both sides: the peer resizes to its 64x64 input and normalizes; ours runs
-``predict_proba`` (preparation, the model's TTA, temperature), with PyTorch eager and with ONNX
-Runtime.
+``predict_proba`` (preparation, the model's TTA, temperature), with PyTorch eager, with ONNX
+Runtime (the float network), and with the int8 ONNX copy a shipped model may hold.
 
 The peer lives in its own environment, never a dependency of the toolkit (it needs TensorFlow
 and ``setuptools<81``; its wheel ships the Keras weights and a quantized TFLite copy)::
@@ -45,17 +45,25 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fe
 WORKER = Path(__file__).resolve().parent / "peer" / "fer_worker.py"
 
 
+def _classifiers(ref: str, tmp: Path) -> list[tuple[str, object]]:
+    """The model with each backend: eager, float ONNX Runtime, and its shipped int8 ONNX copy if any."""
+    out = [("PyTorch eager", load(ref)), ("ONNX Runtime", load(load(ref).export_onnx(tmp / f"{ref}.onnx")))]
+    shipped = load(ref, backend="onnx")
+    if "quantization" in (shipped.config.get("onnx") or {}):
+        out.append(("ONNX Runtime int8", shipped))
+    return out
+
+
 def ours(ref: str, faces: np.ndarray, labels: np.ndarray, seconds: float, rounds: int) -> list[dict]:
     rows = []
-    for backend in ("torch", "onnx"):
-        clf = load(ref, backend=backend)
-        probs = clf.predict_proba(faces)
-        m = classification_metrics(labels, probs)
-        speed = {b: images_per_second(lambda b=b, clf=clf: clf.predict_proba(faces[:b]), b, seconds, rounds)
-                 for b in (1, 64)}
-        rows.append({"name": f"fer-models `{ref}`", "backend": "PyTorch eager" if backend == "torch"
-                     else "ONNX Runtime", "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                     "gmacs": load(ref).gmacs(), "b1": speed[1], "b64": speed[64]})
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, clf in _classifiers(ref, Path(tmp)):
+            m = classification_metrics(labels, clf.predict_proba(faces))
+            call = {b: (lambda b=b, clf=clf: clf.predict_proba(faces[:b])) for b in (1, 64)}
+            speed = {b: images_per_second(call[b], b, seconds, rounds) for b in (1, 64)}
+            rows.append({"name": f"fer-models `{ref}`", "backend": label, "accuracy": m["accuracy"],
+                         "macro_f1": m["macro_f1"], "gmacs": load(ref).gmacs(), "b1": speed[1],
+                         "b64": speed[64]})
     return rows
 
 

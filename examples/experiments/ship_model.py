@@ -34,7 +34,7 @@ import torch
 
 import fer_core
 from fer_core.classes import CLASSES
-from fer_core.data import load_dataset
+from fer_core.data import FerDataset, load_dataset
 from fer_core.training import (
     WEIGHTS_CONFIG,
     WEIGHTS_NAME,
@@ -45,6 +45,8 @@ from fer_core.training import (
     sha256_file,
 )
 from fer_models.inference import (
+    CALIBRATION_FACES,
+    ONNX_NAME,
     apply_temperature,
     fit_temperature,
     load,
@@ -67,20 +69,19 @@ def default_card(name: str) -> Path:
     return CARDS / ("MODEL_CARD.md" if name == "default" else f"MODEL_CARD-{name}.md")
 
 
-def speed(run: Path, faces: np.ndarray, seconds: float) -> dict[str, float]:
+def speed(folder: Path, faces: np.ndarray, seconds: float) -> dict[str, float]:
     """Images/second of ``predict_proba`` (TTA included), eager and ONNX Runtime, batch 1 and 64."""
     out = {}
     for backend in ("torch", "onnx"):
-        clf = load(run, backend=backend)
+        clf = load(folder, backend=backend)
         for batch in (1, 64):
             call = lambda clf=clf, b=batch: clf.predict_proba(faces[:b])  # noqa: E731
             out[f"{backend}_{batch}"] = images_per_second(call, batch, seconds, rounds=3)
     return out
 
 
-def measure(run: Path, data: Path, seed_runs: list[Path], seconds: float = 1.0) -> dict[str, Any]:
+def measure(run: Path, ds: FerDataset, seed_runs: list[Path]) -> dict[str, Any]:
     clf = load(run)
-    ds = load_dataset(data)
     public, private = ds.split("select"), ds.split("report")
     # raw: the model's TTA-averaged probabilities, without any temperature it was shipped with
     raw = {name: apply_temperature(clf.predict_proba(split.images[:, 0].numpy()), 1.0 / clf.temperature)
@@ -102,14 +103,32 @@ def measure(run: Path, data: Path, seed_runs: list[Path], seconds: float = 1.0) 
     for other in seed_runs:
         p = load(other).predict_proba(private.images[:, 0].numpy())
         seeds.append(float((p.argmax(1) == labels["PrivateTest"]).mean()))
-    torch.set_num_threads(2)
     return {
         "metrics": metrics, "temperature": temperature,
         "params": int(sum(p.numel() for p in clf.model.parameters())), "gmacs": clf.gmacs(), "tta": clf.tta,
-        "speed": speed(run, private.images[:64, 0].numpy(), seconds),
         "train_counts": dict(zip(CLASSES, ds.split("train").class_counts().tolist(), strict=True)),
         "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds},
     }
+
+
+def ship_int8(folder: Path, ds: FerDataset) -> dict[str, Any]:
+    """Write ``folder/model.onnx``: the shipped model quantized to int8, calibrated on Training
+    faces; its accuracy on the test splits (the same temperature, the same TTA)."""
+    train = ds.split("train")
+    note = {"calibration_source": f"{CALIBRATION_FACES:,} FER2013 Training faces, drawn with seed 0"}
+    load(folder).export_onnx(folder / ONNX_NAME, int8_calibration=train.images, calibration_note=note)
+    clf = load(folder, backend="onnx")
+    public, private = ds.split("select"), ds.split("report")
+    probs = {name: clf.predict_proba(split.images[:, 0].numpy())
+             for name, split in (("PublicTest", public), ("PrivateTest", private))}
+    probs["Public+Private"] = np.concatenate([probs["PublicTest"], probs["PrivateTest"]])
+    labels = {"PublicTest": public.labels.numpy(), "PrivateTest": private.labels.numpy()}
+    labels["Public+Private"] = np.concatenate([labels["PublicTest"], labels["PrivateTest"]])
+    torch_pred = load(folder).predict_proba(private.images[:, 0].numpy()).argmax(1)
+    return {"metrics": {name: classification_metrics(labels[name], probs[name]) for name in probs},
+            "agreement": float((probs["PrivateTest"].argmax(1) == torch_pred).mean()),
+            "quantization": clf.config["onnx"]["quantization"],
+            "sha256": sha256_file(folder / ONNX_NAME), "bytes": (folder / ONNX_NAME).stat().st_size}
 
 
 def card_data(name: str, m: dict[str, Any], config: dict[str, Any], command: str) -> dict[str, Any]:
@@ -126,6 +145,9 @@ def card_data(name: str, m: dict[str, Any], config: dict[str, Any], command: str
         "PrivateTest_per_class_f1": {c: round(v, 4) for c, v in
                                      zip(CLASSES, metrics["PrivateTest"]["per_class_f1"], strict=True)},
         "images_per_second": {k: round(v) for k, v in m["speed"].items()},
+        **({"onnx_int8": {f"{split}_{key}": round(m["int8"]["metrics"][split][key], 4)
+                          for split in m["int8"]["metrics"] for key in ("accuracy", "macro_f1")}}
+           if m.get("int8") else {}),
         "measured": datetime.date.today().isoformat(), "command": command,
     }
 
@@ -160,6 +182,18 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         role = {"PrivateTest": " (reported)", "PublicTest": " (selection)"}.get(split, "")
         lines.append(f"| {split}{role} | {s['n']:,} | **{s['accuracy']:.2%}** | {s['macro_f1']:.3f} "
                      f"| {s['weighted_f1']:.3f} |")
+    if m.get("int8"):
+        q, how = m["int8"], m["int8"]["quantization"]
+        lines += ["", f"The wheel also holds `{ONNX_NAME}`, this model quantized to int8 with ONNX Runtime "
+                  f"(static, {how['format']}: weights {how['weights']}, activations {how['activations']}, "
+                  f"ranges calibrated on {how['calibration_source']}; {q['bytes'] / 2**20:.1f} MB). "
+                  f"`fer_models.load(\"{name}\", backend=\"onnx\")` runs it. Its accuracy, same protocol, "
+                  f"same temperature; it gives the float model's answer on {q['agreement']:.2%} of "
+                  "PrivateTest:", "",
+                  "| split (int8 ONNX) | images | accuracy | macro-F1 |", "|---|---|---|---|"]
+        for split in ("PrivateTest", "PublicTest", "Public+Private"):
+            s = q["metrics"][split]
+            lines.append(f"| {split} | {s['n']:,} | {s['accuracy']:.2%} | {s['macro_f1']:.3f} |")
     if len(seeds) > 1:
         lines += ["", f"Same recipe, {len(seeds)} seeds (this model first): PrivateTest accuracy "
                   + ", ".join(f"{a:.2%}" for a in seeds)
@@ -198,7 +232,8 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         "| backend | latency, batch 1 (ms per face) | batch 1 (images/s) | batch 64 (images/s) |",
         "|---|---|---|---|",
         f"| PyTorch eager | {1000 / sp['torch_1']:.2f} | {sp['torch_1']:.0f} | {sp['torch_64']:.0f} |",
-        f"| ONNX Runtime (`load(..., backend=\"onnx\")`) | {1000 / sp['onnx_1']:.2f} | {sp['onnx_1']:.0f} "
+        f"| ONNX Runtime{' int8' if m.get('int8') else ''} (`load(..., backend=\"onnx\")`) "
+        f"| {1000 / sp['onnx_1']:.2f} | {sp['onnx_1']:.0f} "
         f"| {sp['onnx_64']:.0f} |",
         "", "## Known limits", "",
         "- FER2013's labels are noisy (the FER+ re-annotation, ten annotators per image, disagrees "
@@ -225,19 +260,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--into", type=Path, default=INTO)
     parser.add_argument("--card", type=Path, default=None, help="default: see default_card()")
+    parser.add_argument("--int8", action="store_true",
+                        help="also ship model.onnx, quantized to int8 (backend='onnx' runs it)")
     parser.add_argument("--speed-seconds", type=float, default=1.0, help="per timing round (3 rounds)")
     args = parser.parse_args(argv)
     args.card = args.card or default_card(args.name)
     command = invocation(__file__, argv)
     config = json.loads((args.run / WEIGHTS_CONFIG).read_text())
-    m = measure(args.run, args.data, args.seed_runs, args.speed_seconds)
+    ds = load_dataset(args.data)
+    m = measure(args.run, ds, args.seed_runs)
     folder = args.into / args.name
     folder.mkdir(parents=True, exist_ok=True)
     weights = (args.run / WEIGHTS_NAME).read_bytes()
     atomic_write(folder / WEIGHTS_NAME, lambda tmp: tmp.write_bytes(weights))
     shipped = {**config, "name": args.name, "temperature": m["temperature"],
-               "weights_sha256": sha256_file(folder / WEIGHTS_NAME),
-               "card": card_data(args.name, m, config, command)}
+               "weights_sha256": sha256_file(folder / WEIGHTS_NAME)}
+    atomic_write_text(folder / WEIGHTS_CONFIG, json.dumps(shipped, indent=2) + "\n")
+    (folder / ONNX_NAME).unlink(missing_ok=True)  # a stale int8 copy of other weights
+    if args.int8:
+        m["int8"] = ship_int8(folder, ds)
+        shipped["onnx"] = {**json.loads((folder / WEIGHTS_CONFIG).read_text())["onnx"],
+                           "sha256": m["int8"]["sha256"]}
+    torch.set_num_threads(2)
+    m["speed"] = speed(folder, ds.split("report").images[:64, 0].numpy(), args.speed_seconds)
+    shipped["card"] = card_data(args.name, m, config, command)
     atomic_write_text(folder / WEIGHTS_CONFIG, json.dumps(shipped, indent=2) + "\n")
     png = Path("docs") / f"{args.name}-confusion.png"
     (args.card.parent / "docs").mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -72,10 +73,24 @@ def test_export_writes_onnx_that_agrees(tiny_runs, tmp_path):
     result = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and out.with_suffix(".json").is_file()
-    diff = float(result.output.rsplit(" ", 1)[1])
-    assert diff < 1e-4
+    diff = float(re.search(r"largest probability difference (\S+),", result.output).group(1))
+    assert diff < 1e-4 and "same top class on 16 of 16" in result.output
     bad = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(tmp_path / "m.pt")])
     assert bad.exit_code != 0 and "must end in .onnx" in bad.output
+
+
+def test_export_int8_calibrates_on_the_datas_training_split(tiny_runs, fer2013_slice, tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "m8.onnx"
+    result = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(out), "--int8", str(fer2013_slice)])
+    assert result.exit_code == 0, result.output
+    q = json.loads(out.with_suffix(".json").read_text())["onnx"]["quantization"]
+    assert "Training split" in q["calibration_source"] and fer2013_slice.name in q["calibration_source"]
+    faces = np.random.default_rng(1).integers(0, 256, (8, 48, 48), dtype=np.uint8)
+    assert fer_models.load(out).predict_proba(faces).shape == (8, 7)
+    missing = CliRunner().invoke(cli, ["export", str(tiny_runs[0]), str(out),
+                                       "--int8", str(tmp_path / "no.csv")])
+    assert missing.exit_code != 0 and "no.csv" in missing.output and "Traceback" not in missing.output
 
 
 def test_ensemble_command_writes_weights_and_report(tiny_runs, tmp_path):

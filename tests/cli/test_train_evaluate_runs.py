@@ -92,6 +92,34 @@ def test_train_usage_errors(trained):
     result = _invoke("train", trained["config"], "--resume", trained["a"].path)
     assert result.exit_code == 2
     assert "--resume continues a run with its own config" in result.output
+    result = _invoke("train", "--resume", trained["a"].path, "--seed", 3)  # a seed is the config's
+    assert result.exit_code == 2 and "--resume continues a run with its own config" in result.output
+
+
+def test_seed_and_threads_override_the_config(trained, tmp_path):
+    seeds = {}
+    for seed in (0, 5):
+        out = tmp_path / f"seed{seed}"
+        result = _invoke("train", trained["config"], "--max-steps", 1, "--seed", seed, "--threads", 1,
+                         "--out", out)
+        assert result.exit_code == 0, result.output
+        (run,) = find_runs(out)
+        config = json.loads((run.path / "config.json").read_text())
+        assert config["seed"] == seed and config["threads"] == 1
+        seeds[seed] = sha256_file(run.path / "model.safetensors")
+    assert seeds[0] != seeds[5]  # the seed reached the initialisation
+
+
+def test_resume_takes_the_threads_of_this_machine(trained, tmp_path, monkeypatch):
+    import torch
+
+    set_to = []
+    monkeypatch.setattr(torch, "set_num_threads", set_to.append)  # the Trainer's call, recorded
+    run = tmp_path / "copy"
+    shutil.copytree(trained["a"].path, run)
+    result = _invoke("train", "--resume", run, "--threads", 3)
+    assert result.exit_code == 0, result.output
+    assert "resumed from" in result.output and set_to[:1] == [3]
 
 
 def test_evaluate_a_run_folder_prints_the_per_class_tables(trained):

@@ -26,7 +26,7 @@ def shipped(tiny_runs, fer2013_slice, tmp_path_factory):
     out = tmp_path_factory.mktemp("ship")
     _script().main([str(tiny_runs[1]), "--name", "tiny", "--seed-runs", str(tiny_runs[0]),
                     "--data", str(fer2013_slice), "--into", str(out / "weights"),
-                    "--card", str(out / "MODEL_CARD.md"), "--speed-seconds", "0.05"])
+                    "--card", str(out / "MODEL_CARD.md"), "--speed-seconds", "0.05", "--int8"])
     return out
 
 
@@ -58,6 +58,22 @@ def test_the_card_holds_what_was_measured(shipped):
     assert f"T = {card['temperature']:.3f}" in text and "| PublicTest |" in text
     assert "Same recipe, 2 seeds" in text and card["command"] in text
     assert (shipped / "docs" / "tiny-confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_int8_ships_a_checked_onnx_copy_with_its_own_accuracy(shipped):
+    import fer_models
+    from fer_core.training import sha256_file
+
+    folder = shipped / "weights" / "tiny"
+    config = json.loads((folder / "model.json").read_text())
+    assert config["onnx"]["sha256"] == sha256_file(folder / "model.onnx")
+    assert "Training faces" in config["onnx"]["quantization"]["calibration_source"]
+    int8 = config["card"]["onnx_int8"]
+    assert 0 < int8["PrivateTest_accuracy"] <= 1
+    assert fer_models.load(folder, backend="onnx").model.path == folder / "model.onnx"
+    text = (shipped / "MODEL_CARD.md").read_text()
+    assert "| split (int8 ONNX) |" in text and f"{int8['PrivateTest_accuracy']:.2%}" in text
+    assert "ONNX Runtime int8" in text
 
 
 def test_temperature_fitting_lowers_the_nll_on_the_split_it_is_fitted_on():

@@ -80,6 +80,30 @@ def test_a_shipped_model_reproduces_its_cards_privatetest_numbers(name, private_
     assert clf.gmacs() == pytest.approx(card["gmacs"], abs=1e-4)
 
 
+def test_the_fast_model_ships_its_int8_onnx_copy_checked():
+    folder = SHIPPED_DIR / "fast"
+    config = json.loads((folder / "model.json").read_text())
+    assert config["onnx"]["sha256"] == sha256_file(folder / "model.onnx")
+    assert config["onnx"]["quantization"]["format"] == "QDQ"
+    assert (folder / "model.onnx").stat().st_size < 2 * 2**20
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_the_fast_models_int8_copy_reproduces_its_cards_numbers(private_test):
+    """Integer kernels differ between CPU instruction sets (VNNI or not): a few faces may flip
+    elsewhere, so the bound is 0.3 points rather than the float models' 1e-4."""
+    pytest.importorskip("onnxruntime")
+    from fer_core.training import classification_metrics
+
+    faces, labels = private_test
+    clf = fer_models.load("fast", backend="onnx")
+    assert clf.model.path == SHIPPED_DIR / "fast" / "model.onnx"
+    m = classification_metrics(labels, clf.predict_proba(faces))
+    assert m["accuracy"] == pytest.approx(clf.card["onnx_int8"]["PrivateTest_accuracy"], abs=3e-3)
+    assert m["accuracy"] > 0.6578  # the peer's best PrivateTest accuracy (BENCHMARKS.md)
+
+
 def test_the_readme_example_of_the_shipped_models_runs(capsys):
     from pathlib import Path
 

@@ -14,17 +14,28 @@ out_option = click.option(
 progress_option = click.option(
     "--progress/--no-progress", default=None,
     help="Progress bars (default: only on a terminal).")
+seed_option = click.option(
+    "--seed", type=int, default=None,
+    help="Override the config's seed (e.g. to train several seeds of one recipe).")
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None,
+    help="Override the config's threads (CPU threads torch may use; 1 each for runs side by side).")
 smoke_option = click.option(
     "--smoke", is_flag=True,
     help="Seconds-long version: 10 images per class, 2 batches per epoch, at most 2 epochs.")
 
 
 def load_config(path: Path, *, smoke: bool = False, max_steps: int | None = None,
-                epochs: int | None = None, subset_per_class: int | None = None) -> ExperimentConfig:
+                epochs: int | None = None, subset_per_class: int | None = None,
+                seed: int | None = None, threads: int | None = None) -> ExperimentConfig:
     """Read a config and apply the command-line overrides."""
     from fer_core.training import apply_smoke
 
     cfg = ExperimentConfig.from_toml(path)
+    if seed is not None:
+        cfg.seed = seed
+    if threads is not None:
+        cfg.threads = threads
     if max_steps is not None:
         cfg.train.max_steps = max_steps
     if epochs is not None:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from fer_cli._options import load_config, out_option, progress_option, smoke_option
+from fer_cli._options import (
+    load_config,
+    out_option,
+    progress_option,
+    seed_option,
+    smoke_option,
+    threads_option,
+)
 
 
 @click.command()
@@ -17,17 +24,20 @@ from fer_cli._options import load_config, out_option, progress_option, smoke_opt
               help="Override [data] subset_per_class (a seeded subset of the training split).")
 @click.option("--init", "init_from", type=click.Path(path_type=Path),
               help="Warm start the first stage from a run folder, checkpoint or .safetensors.")
+@seed_option
+@threads_option
 @smoke_option
 @out_option
 @progress_option
 def run(config_path: Path, max_steps: int | None, epochs: int | None, subset_per_class: int | None,
-        init_from: Path | None, smoke: bool, out: Path | None, progress: bool | None) -> None:
+        init_from: Path | None, seed: int | None, threads: int | None, smoke: bool,
+        out: Path | None, progress: bool | None) -> None:
     """Load the data, print its report, then train and evaluate every stage of CONFIG."""
     from fer_core.data import data_report, format_report
     from fer_core.training import format_result, load_experiment_data, run_experiment
 
     cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs,
-                      subset_per_class=subset_per_class)
+                      subset_per_class=subset_per_class, seed=seed, threads=threads)
     dataset = load_experiment_data(cfg)
     click.echo(format_report(data_report(dataset)))
     click.echo("")

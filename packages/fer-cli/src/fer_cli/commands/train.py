@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from fer_cli._options import load_config, out_option, progress_option, smoke_option
+from fer_cli._options import (
+    load_config,
+    out_option,
+    progress_option,
+    seed_option,
+    smoke_option,
+    threads_option,
+)
 
 
 @click.command()
@@ -18,24 +25,27 @@ from fer_cli._options import load_config, out_option, progress_option, smoke_opt
               help="Warm start: weights only from a run folder, checkpoint or .safetensors.")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Override [train] max_steps.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [train] epochs.")
+@seed_option
+@threads_option
 @smoke_option
 @out_option
 @progress_option
 def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, init_from: Path | None,
-          max_steps: int | None, epochs: int | None, smoke: bool, out: Path | None,
-          progress: bool | None) -> None:
+          max_steps: int | None, epochs: int | None, seed: int | None, threads: int | None,
+          smoke: bool, out: Path | None, progress: bool | None) -> None:
     """Train one stage of CONFIG, or --resume a run where it stopped."""
     from fer_core.training import Trainer, format_result, resume_trainer
 
     if resume_ref is not None:
-        if config_path is not None or init_from is not None:
+        if config_path is not None or init_from is not None or seed is not None:
             raise click.UsageError("--resume continues a run with its own config; to change the "
                                    "config, start a new run with --init RUN_OR_CHECKPOINT")
-        trainer = resume_trainer(resume_ref, log=click.echo, progress=progress)
+        trainer = resume_trainer(resume_ref, log=click.echo, progress=progress, threads=threads)
     else:
         if config_path is None:
             raise click.UsageError("give a CONFIG, or --resume RUN_OR_CHECKPOINT")
-        cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs)
+        cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs, seed=seed,
+                          threads=threads)
         stages = {s.name: s for s in cfg.resolved_stages()}
         if stage is not None and stage not in stages:
             raise click.BadParameter(f"no stage {stage!r}; stages: {', '.join(stages)}", param_hint="--stage")

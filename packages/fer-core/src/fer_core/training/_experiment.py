@@ -117,8 +117,13 @@ def resume_trainer(
     plugins: PluginSet | None = None,
     log: Callable[[str], None] = lambda msg: None,
     progress: bool | None = None,
+    threads: int | None = None,
 ) -> Trainer:
-    """A Trainer continuing the run folder (or checkpoint file) ``ref`` exactly."""
+    """A Trainer continuing the run folder (or checkpoint file) ``ref`` exactly.
+
+    ``threads`` overrides the run's CPU thread count (the machine may differ from the one that
+    started it); everything else comes from the checkpoint's own config.
+    """
     ref = Path(ref)
     if ref.is_file():
         checkpoint = ref
@@ -132,6 +137,8 @@ def resume_trainer(
         raise FerError(f"{ref}: neither a run folder nor a checkpoint file")
     state = load_checkpoint(checkpoint)
     cfg = ExperimentConfig.from_dict(state["config"], source=str(checkpoint))
+    if threads is not None:
+        cfg.threads = threads
     stage = next((s for s in cfg.resolved_stages() if s.name == state["stage"]), None)
     if stage is None:
         raise FerError(f"{checkpoint}: its stage {state['stage']!r} is not in its own config")

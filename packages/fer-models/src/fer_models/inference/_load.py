@@ -16,6 +16,8 @@ from fer_models.inference._classifier import Classifier
 #: Models shipped inside the fer-models wheel: ``weights/<name>/model.safetensors`` + ``model.json``.
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "weights"
 ENSEMBLE_FILE = "ensemble.json"
+#: A folder's own ONNX model (e.g. the shipped ``fast`` model's int8 copy): ``backend="onnx"`` runs it.
+ONNX_NAME = "model.onnx"
 
 
 def shipped_models() -> list[str]:
@@ -44,8 +46,9 @@ def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta
     ``ref`` is a shipped model's name (:func:`shipped_models`), a run folder, a
     ``model.safetensors`` (its ``model.json`` beside it), a checkpoint ``.pt``, an exported
     ``.onnx`` (run with ONNX Runtime), or an ensemble (``ensemble.json`` or its folder).
-    ``backend = "onnx"`` runs a safetensors model through ONNX Runtime after exporting it to a
-    temporary file. ``tta`` overrides the test-time augmentation the model was selected with.
+    ``backend = "onnx"`` runs the folder's own ``model.onnx`` (config in its ``model.json``)
+    with ONNX Runtime, else exports the safetensors model to a temporary file and runs that.
+    ``tta`` overrides the test-time augmentation the model was selected with.
 
     >>> import numpy as np, fer_models  # doctest: +SKIP
     >>> clf = fer_models.load("default")  # doctest: +SKIP
@@ -62,6 +65,8 @@ def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta
         return Ensemble.load(ensemble_file, device=device, backend=backend, plugins=plugins)
     if path.suffix == ".onnx":
         return _load_onnx(path, tta)
+    if backend == "onnx" and path.is_dir() and (path / ONNX_NAME).is_file():
+        return _load_onnx(path / ONNX_NAME, tta)
     model, config = load_trained_model(path, plugins)
     if backend == "onnx":
         import tempfile
@@ -84,4 +89,4 @@ def _load_onnx(path: Path, tta: str | None) -> Classifier:
     return Classifier(OnnxModel(path), config, source=str(path), tta=tta, backend="onnx")
 
 
-__all__ = ["ENSEMBLE_FILE", "SHIPPED_DIR", "WEIGHTS_CONFIG", "load", "shipped_models"]
+__all__ = ["ENSEMBLE_FILE", "ONNX_NAME", "SHIPPED_DIR", "WEIGHTS_CONFIG", "load", "shipped_models"]
