@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from fer_core.config import ExperimentConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 out_option = click.option(
     "--out", "out", type=click.Path(path_type=Path), default=None,
@@ -20,9 +24,15 @@ seed_option = click.option(
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None,
     help="Override the config's threads (CPU threads torch may use; 1 each for runs side by side).")
+
 smoke_option = click.option(
     "--smoke", is_flag=True,
     help="Seconds-long version: 10 images per class, 2 batches per epoch, at most 2 epochs.")
+
+
+def seed_threads_options(command: F) -> F:
+    """``--seed`` and ``--threads``, overrides of the config's top-level keys."""
+    return seed_option(threads_option(command))
 
 
 def load_config(path: Path, *, smoke: bool = False, max_steps: int | None = None,

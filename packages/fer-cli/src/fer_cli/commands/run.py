@@ -6,14 +6,7 @@ from pathlib import Path
 
 import click
 
-from fer_cli._options import (
-    load_config,
-    out_option,
-    progress_option,
-    seed_option,
-    smoke_option,
-    threads_option,
-)
+from fer_cli._options import load_config, out_option, progress_option, seed_threads_options, smoke_option
 
 
 @click.command()
@@ -24,8 +17,7 @@ from fer_cli._options import (
               help="Override [data] subset_per_class (a seeded subset of the training split).")
 @click.option("--init", "init_from", type=click.Path(path_type=Path),
               help="Warm start the first stage from a run folder, checkpoint or .safetensors.")
-@seed_option
-@threads_option
+@seed_threads_options
 @smoke_option
 @out_option
 @progress_option

@@ -6,14 +6,7 @@ from pathlib import Path
 
 import click
 
-from fer_cli._options import (
-    load_config,
-    out_option,
-    progress_option,
-    seed_option,
-    smoke_option,
-    threads_option,
-)
+from fer_cli._options import load_config, out_option, progress_option, seed_threads_options, smoke_option
 
 
 @click.command()
@@ -25,8 +18,7 @@ from fer_cli._options import (
               help="Warm start: weights only from a run folder, checkpoint or .safetensors.")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Override [train] max_steps.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [train] epochs.")
-@seed_option
-@threads_option
+@seed_threads_options
 @smoke_option
 @out_option
 @progress_option
