@@ -47,7 +47,8 @@ WORKER = Path(__file__).resolve().parent / "peer" / "fer_worker.py"
 
 def _classifiers(ref: str, tmp: Path) -> list[tuple[str, object]]:
     """The model with each backend: eager, float ONNX Runtime, and its shipped int8 ONNX copy if any."""
-    out = [("PyTorch eager", load(ref)), ("ONNX Runtime", load(load(ref).export_onnx(tmp / f"{ref}.onnx")))]
+    eager = load(ref)
+    out = [("PyTorch eager", eager), ("ONNX Runtime", load(eager.export_onnx(tmp / f"{ref}.onnx")))]
     shipped = load(ref, backend="onnx")
     if "quantization" in (shipped.config.get("onnx") or {}):
         out.append(("ONNX Runtime int8", shipped))
@@ -56,13 +57,14 @@ def _classifiers(ref: str, tmp: Path) -> list[tuple[str, object]]:
 
 def ours(ref: str, faces: np.ndarray, labels: np.ndarray, seconds: float, rounds: int) -> list[dict]:
     rows = []
+    gmacs = load(ref).gmacs()
     with tempfile.TemporaryDirectory() as tmp:
         for label, clf in _classifiers(ref, Path(tmp)):
             m = classification_metrics(labels, clf.predict_proba(faces))
             call = {b: (lambda b=b, clf=clf: clf.predict_proba(faces[:b])) for b in (1, 64)}
             speed = {b: images_per_second(call[b], b, seconds, rounds) for b in (1, 64)}
             rows.append({"name": f"fer-models `{ref}`", "backend": label, "accuracy": m["accuracy"],
-                         "macro_f1": m["macro_f1"], "gmacs": load(ref).gmacs(), "b1": speed[1],
+                         "macro_f1": m["macro_f1"], "gmacs": gmacs, "b1": speed[1],
                          "b64": speed[64]})
     return rows
 

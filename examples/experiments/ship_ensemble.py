@@ -24,8 +24,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fer_core.classes import CLASSES
 from fer_core.data import load_dataset
 from fer_core.errors import ConfigError
@@ -41,7 +39,7 @@ from fer_core.training import (
 from fer_models.inference import ENSEMBLE_FILE, load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ship_model import CARDS, DATA, INTO, invocation, speed
+from ship_model import CARDS, DATA, INTO, invocation, speed, split_probabilities
 
 SPLITS = ("PrivateTest", "PublicTest", "Public+Private")
 
@@ -72,11 +70,8 @@ def ship_members(spec: dict[str, Any], source: Path, folder: Path, into: Path) -
 def measure(folder: Path, data: Path, seconds: float) -> dict[str, Any]:
     ens = load(folder)
     ds = load_dataset(data)
-    public, private = ds.split("select"), ds.split("report")
-    probs = {"PublicTest": ens.predict_proba(public.images), "PrivateTest": ens.predict_proba(private.images)}
-    labels = {"PublicTest": public.labels.numpy(), "PrivateTest": private.labels.numpy()}
-    probs["Public+Private"] = np.concatenate([probs["PublicTest"], probs["PrivateTest"]])
-    labels["Public+Private"] = np.concatenate([labels["PublicTest"], labels["PrivateTest"]])
+    private = ds.split("report")
+    probs, labels = split_probabilities(ens.predict_proba, ds)
     files = [Path(r) / WEIGHTS_NAME for r in ens.refs]
     return {"metrics": {s: classification_metrics(labels[s], probs[s]) for s in SPLITS},
             "members": [{"name": m.name, "tta": m.tta, "gmacs": m.gmacs(),

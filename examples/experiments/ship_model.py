@@ -80,16 +80,24 @@ def speed(folder: Path, faces: np.ndarray, seconds: float) -> dict[str, float]:
     return out
 
 
+def split_probabilities(predict: Any, ds: FerDataset) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``predict``'s probabilities and the labels on PublicTest, PrivateTest and Public+Private."""
+    public, private = ds.split("select"), ds.split("report")
+    probs = {"PublicTest": predict(public.images[:, 0].numpy()),
+             "PrivateTest": predict(private.images[:, 0].numpy())}
+    labels = {"PublicTest": public.labels.numpy(), "PrivateTest": private.labels.numpy()}
+    for d in (probs, labels):
+        d["Public+Private"] = np.concatenate([d["PublicTest"], d["PrivateTest"]])
+    return probs, labels
+
+
 def measure(run: Path, ds: FerDataset, seed_runs: list[Path]) -> dict[str, Any]:
     clf = load(run)
-    public, private = ds.split("select"), ds.split("report")
+    private = ds.split("report")
     # raw: the model's TTA-averaged probabilities, without any temperature it was shipped with
-    raw = {name: apply_temperature(clf.predict_proba(split.images[:, 0].numpy()), 1.0 / clf.temperature)
-           for name, split in (("PublicTest", public), ("PrivateTest", private))}
-    labels = {"PublicTest": public.labels.numpy(), "PrivateTest": private.labels.numpy()}
+    raw, labels = split_probabilities(
+        lambda faces: apply_temperature(clf.predict_proba(faces), 1.0 / clf.temperature), ds)
     temperature = fit_temperature(raw["PublicTest"], labels["PublicTest"])
-    raw["Public+Private"] = np.concatenate([raw["PublicTest"], raw["PrivateTest"]])
-    labels["Public+Private"] = np.concatenate([labels["PublicTest"], labels["PrivateTest"]])
     metrics = {}
     for name in ("PrivateTest", "PublicTest", "Public+Private"):
         m = classification_metrics(labels[name], raw[name])
@@ -108,25 +116,21 @@ def measure(run: Path, ds: FerDataset, seed_runs: list[Path]) -> dict[str, Any]:
         "params": int(sum(p.numel() for p in clf.model.parameters())), "gmacs": clf.gmacs(), "tta": clf.tta,
         "train_counts": dict(zip(CLASSES, ds.split("train").class_counts().tolist(), strict=True)),
         "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds},
+        "private_prediction": raw["PrivateTest"].argmax(1),
     }
 
 
-def ship_int8(folder: Path, ds: FerDataset) -> dict[str, Any]:
+def ship_int8(folder: Path, ds: FerDataset, float_prediction: np.ndarray) -> dict[str, Any]:
     """Write ``folder/model.onnx``: the shipped model quantized to int8, calibrated on Training
-    faces; its accuracy on the test splits (the same temperature, the same TTA)."""
+    faces; its accuracy on the test splits (the same temperature, the same TTA) and how often
+    its top class on PrivateTest is ``float_prediction``'s."""
     train = ds.split("train")
     note = {"calibration_source": f"{CALIBRATION_FACES:,} FER2013 Training faces, drawn with seed 0"}
     load(folder).export_onnx(folder / ONNX_NAME, int8_calibration=train.images, calibration_note=note)
     clf = load(folder, backend="onnx")
-    public, private = ds.split("select"), ds.split("report")
-    probs = {name: clf.predict_proba(split.images[:, 0].numpy())
-             for name, split in (("PublicTest", public), ("PrivateTest", private))}
-    probs["Public+Private"] = np.concatenate([probs["PublicTest"], probs["PrivateTest"]])
-    labels = {"PublicTest": public.labels.numpy(), "PrivateTest": private.labels.numpy()}
-    labels["Public+Private"] = np.concatenate([labels["PublicTest"], labels["PrivateTest"]])
-    torch_pred = load(folder).predict_proba(private.images[:, 0].numpy()).argmax(1)
+    probs, labels = split_probabilities(clf.predict_proba, ds)
     return {"metrics": {name: classification_metrics(labels[name], probs[name]) for name in probs},
-            "agreement": float((probs["PrivateTest"].argmax(1) == torch_pred).mean()),
+            "agreement": float((probs["PrivateTest"].argmax(1) == float_prediction).mean()),
             "quantization": clf.config["onnx"]["quantization"],
             "sha256": sha256_file(folder / ONNX_NAME), "bytes": (folder / ONNX_NAME).stat().st_size}
 
@@ -278,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(folder / WEIGHTS_CONFIG, json.dumps(shipped, indent=2) + "\n")
     (folder / ONNX_NAME).unlink(missing_ok=True)  # a stale int8 copy of other weights
     if args.int8:
-        m["int8"] = ship_int8(folder, ds)
+        m["int8"] = ship_int8(folder, ds, m["private_prediction"])
         shipped["onnx"] = {**json.loads((folder / WEIGHTS_CONFIG).read_text())["onnx"],
                            "sha256": m["int8"]["sha256"]}
     torch.set_num_threads(2)
