@@ -85,3 +85,13 @@ def test_example_experiment_runs_in_smoke_mode(path, fer2013_csv, tmp_path, requ
     # the results table of every stage, on the smoke mode's 64 evaluation images
     assert out.count("Protocol: selection (best epoch) on PublicTest") == len(stages)
     assert out.count("| PrivateTest (report) | 64 |") == len(stages)
+
+
+def test_the_long_default_recipe_starts_with_the_default_recipe_exactly():
+    # its comment tells users to reuse a finished default-model.toml run as stage 1
+    short = ExperimentConfig.from_toml(EXAMPLES / "experiments" / "default-model.toml")
+    long = ExperimentConfig.from_toml(EXAMPLES / "experiments" / "default-model-long.toml")
+    (only,), (first, anneal) = short.resolved_stages(), long.resolved_stages()
+    assert first.train == only.train and first.index == only.index == 0
+    assert (long.seed, long.model, long.data) == (short.seed, short.model, short.data)
+    assert anneal.train.lr < first.train.lr and anneal.train.scheduler == "cosine"

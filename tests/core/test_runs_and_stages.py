@@ -133,6 +133,22 @@ def test_the_next_stage_starts_from_the_best_weights_with_a_fresh_optimizer(two_
     assert results[1].steps == 4  # 112 images / 32 per batch, one epoch
 
 
+def test_each_stage_draws_its_own_batch_orders_and_augmentations(synthetic_dataset):
+    cfg = _config(stages=[{"name": "first"}, {"name": "second"}])
+    first, second = (Trainer(cfg, stage=s, plugins=_with(), dataset=synthetic_dataset)
+                     for s in cfg.resolved_stages())
+    single = Trainer(_config(), plugins=_with(), dataset=synthetic_dataset)
+
+    def draws(trainer):
+        return torch.randperm(1000, generator=trainer.order_gen), torch.rand(8, generator=trainer.aug_gen)
+
+    (order1, aug1), (order2, aug2), (order_single, aug_single) = map(draws, (first, second, single))
+    # the first stage draws what a one-stage run of the seed draws (its runs reproduce as before) ...
+    assert torch.equal(order1, order_single) and torch.equal(aug1, aug_single)
+    # ... and the second stage does not replay it
+    assert not torch.equal(order1, order2) and not torch.equal(aug1, aug2)
+
+
 def test_a_run_folder_holds_logs_report_and_weights(two_stage):
     exp_dir, results, _ = two_stage
     run = exp_dir / "1-first"

@@ -117,6 +117,14 @@ class Stage:
     name: str
     train: TrainConfig
 
+    def seed(self, base: int) -> int:
+        """This stage's seed: ``base`` for the first stage, a distinct one for each later stage.
+
+        A later stage so draws its own batch orders, augmentations and dropout masks instead of
+        replaying the first stage's.
+        """
+        return base + 10_007 * self.index
+
 
 class ExperimentConfig(_Section):
     name: str = "experiment"

@@ -152,7 +152,8 @@ class Trainer:
         self.report_split = (_limit(self.dataset.split("report"), d.eval_limit)
                              if self.dataset.has_role("report") else None)
 
-        torch.manual_seed(config.seed)
+        seed = self.stage.seed(config.seed)
+        torch.manual_seed(seed)
         # weights come next from init_from or a checkpoint: skip re-reading pretrained files
         weights_follow = init_from is not None or restoring
         backbone = self.plugins.get("backbone", config.model.backbone)
@@ -187,8 +188,8 @@ class Trainer:
         self.amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(amp)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
 
-        self.order_gen = torch.Generator().manual_seed(config.seed)
-        self.aug_gen = torch.Generator().manual_seed(config.seed * 1_000_003 + 1 + self.dist.rank)
+        self.order_gen = torch.Generator().manual_seed(seed)
+        self.aug_gen = torch.Generator().manual_seed(seed * 1_000_003 + 1 + self.dist.rank)
         self.epoch = 0
         self.batch_in_epoch = 0  # micro-batches done in the current epoch
         self.step = 0  # optimizer steps done
@@ -500,7 +501,8 @@ class Trainer:
         """Train until ``epochs``, ``max_steps`` or early stopping; then report the best epoch."""
         started = time.perf_counter()
         if self.step == 0 and self.epoch == 0 and self.batch_in_epoch == 0:
-            torch.manual_seed(self.config.seed)  # dropout and the MixUp draw repeat per seed
+            # dropout and the MixUp draw repeat per seed (and differ per stage)
+            torch.manual_seed(self.stage.seed(self.config.seed))
         try:
             self._hook("before_train")
             self.train_model.train()
