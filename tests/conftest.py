@@ -3,8 +3,9 @@ tiny trained runs and a tiny saved ViT."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -134,19 +135,33 @@ def train_tiny_run(root: Path, data: Path, *, seed: int = 0, tta: str = "none", 
     return trainer.run.path
 
 
-@pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory, fer2013_slice) -> list[Path]:
-    """Two tiny trained runs on the real slice (seed 0 without TTA, seed 1 with flip TTA)."""
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Torch on one CPU thread inside the block (training reproduces bitwise at a fixed count)."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory, fer2013_slice) -> list[Path]:
+    """Two tiny trained runs on the real slice (seed 0 without TTA, seed 1 with flip TTA)."""
+    with _one_thread():
         root = tmp_path_factory.mktemp("tiny-runs")
         return [train_tiny_run(root, fer2013_slice, seed=0),
                 train_tiny_run(root, fer2013_slice, seed=1, tta="flip")]
-    finally:
-        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_rerun(tmp_path_factory, fer2013_slice) -> Path:
+    """``tiny_runs[1]`` trained again: the same recipe, seed and thread count, in another folder."""
+    with _one_thread():
+        return train_tiny_run(tmp_path_factory.mktemp("tiny-rerun"), fer2013_slice, seed=1, tta="flip")
 
 
 #: dima806/facial_emotions_image_detection's label order (not the toolkit's).

@@ -1,7 +1,8 @@
 """Ship a trained run as a named model of fer-models, and write its model card from measurements.
 
     python examples/experiments/ship_model.py RUN --name default \\
-        [--seed-runs RUN2 RUN3] [--data fer2013.csv.gz] [--into packages/fer-models/src/fer_models/weights] \\
+        [--seed-runs RUN2 RUN3] [--rerun RUN_AGAIN] [--data fer2013.csv.gz] \\
+        [--into packages/fer-models/src/fer_models/weights] \\
         [--card packages/fer-models/MODEL_CARD.md (MODEL_CARD-NAME.md for other names)]
 
 Everything in the card is measured here, on the full FER2013 test splits, with the model's own
@@ -11,7 +12,9 @@ the PrivateTest confusion matrix (PNG); calibration: a temperature fitted on Pub
 ECE and NLL before and after on both splits; parameters, GMACs with TTA counted, and CPU
 throughput (eager PyTorch and ONNX Runtime, batch 1 and 64, 2 threads). ``--seed-runs`` are
 runs of the same recipe with other seeds: the card gives the mean and standard deviation of
-their PrivateTest accuracy with this one's.
+their PrivateTest accuracy with this one's. ``--rerun`` is the same recipe trained again with the
+same seed: the card gives its PrivateTest accuracy, the difference, and whether its weights are
+bitwise the same.
 
 Writes ``INTO/NAME/model.safetensors`` (the run's weights, unchanged) and ``INTO/NAME/model.json``
 (the run's weights config plus ``name``, ``temperature`` and the card's numbers under
@@ -91,7 +94,7 @@ def split_probabilities(predict: Any, ds: FerDataset) -> tuple[dict[str, np.ndar
     return probs, labels
 
 
-def measure(run: Path, ds: FerDataset, seed_runs: list[Path]) -> dict[str, Any]:
+def measure(run: Path, ds: FerDataset, seed_runs: list[Path], rerun: Path | None = None) -> dict[str, Any]:
     clf = load(run)
     private = ds.split("report")
     # raw: the model's TTA-averaged probabilities, without any temperature it was shipped with
@@ -107,15 +110,20 @@ def measure(run: Path, ds: FerDataset, seed_runs: list[Path]) -> dict[str, Any]:
             "nll_before": negative_log_likelihood(raw[name], labels[name]),
             "nll_after": negative_log_likelihood(scaled, labels[name])}
         metrics[name] = m
-    seeds = [metrics["PrivateTest"]["accuracy"]]
-    for other in seed_runs:
+
+    def private_accuracy(other: Path) -> float:
         p = load(other).predict_proba(private.images[:, 0].numpy())
-        seeds.append(float((p.argmax(1) == labels["PrivateTest"]).mean()))
+        return float((p.argmax(1) == labels["PrivateTest"]).mean())
+
+    seeds = [metrics["PrivateTest"]["accuracy"], *map(private_accuracy, seed_runs)]
+    again = None if rerun is None else {
+        "run": str(rerun), "PrivateTest_accuracy": private_accuracy(rerun),
+        "identical_weights": sha256_file(rerun / WEIGHTS_NAME) == sha256_file(run / WEIGHTS_NAME)}
     return {
         "metrics": metrics, "temperature": temperature,
         "params": int(sum(p.numel() for p in clf.model.parameters())), "gmacs": clf.gmacs(), "tta": clf.tta,
         "train_counts": dict(zip(CLASSES, ds.split("train").class_counts().tolist(), strict=True)),
-        "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds},
+        "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds}, "rerun": again,
         "private_prediction": raw["PrivateTest"].argmax(1),
     }
 
@@ -149,6 +157,9 @@ def card_data(name: str, m: dict[str, Any], config: dict[str, Any], command: str
         "PrivateTest_per_class_f1": {c: round(v, 4) for c, v in
                                      zip(CLASSES, metrics["PrivateTest"]["per_class_f1"], strict=True)},
         "images_per_second": {k: round(v) for k, v in m["speed"].items()},
+        "seeds_PrivateTest_accuracy": [round(a, 4) for a in m["seeds"]["private_accuracy"]],
+        **({"rerun": {"PrivateTest_accuracy": round(m["rerun"]["PrivateTest_accuracy"], 4),
+                      "identical_weights": m["rerun"]["identical_weights"]}} if m.get("rerun") else {}),
         **({"onnx_int8": {f"{split}_{key}": round(m["int8"]["metrics"][split][key], 4)
                           for split in m["int8"]["metrics"] for key in ("accuracy", "macro_f1")}}
            if m.get("int8") else {}),
@@ -204,6 +215,15 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
                   + f"; mean {statistics.mean(seeds):.2%}, standard deviation {statistics.stdev(seeds):.2%}."]
     else:
         lines += ["", "Seeds: only this run was measured (no `--seed-runs` given)."]
+    if m.get("rerun"):
+        r = m["rerun"]
+        gap = 100 * (r["PrivateTest_accuracy"] - pv["accuracy"])
+        lines += ["", f"Rerun: the same recipe trained again with the same seed (`{r['run']}`) reaches "
+                  f"{r['PrivateTest_accuracy']:.2%} on PrivateTest ({gap:+.2f} points); its weights are "
+                  + ("bitwise the same as this model's." if r["identical_weights"] else
+                     "not bitwise the same as this model's.")]
+    else:
+        lines += ["", "Rerun: not measured (no `--rerun` given)."]
     lines += ["", "### Per class, PrivateTest", "",
               "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for c in CLASSES:
@@ -261,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("run", type=Path, help="the run folder of the trained model")
     parser.add_argument("--name", default="default")
     parser.add_argument("--seed-runs", type=Path, nargs="*", default=[])
+    parser.add_argument("--rerun", type=Path, default=None,
+                        help="the same recipe and seed trained again (the card compares the two)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--into", type=Path, default=INTO)
     parser.add_argument("--card", type=Path, default=None, help="default: see default_card()")
@@ -272,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     command = invocation(__file__, argv)
     config = json.loads((args.run / WEIGHTS_CONFIG).read_text())
     ds = load_dataset(args.data)
-    m = measure(args.run, ds, args.seed_runs)
+    m = measure(args.run, ds, args.seed_runs, args.rerun)
     folder = args.into / args.name
     folder.mkdir(parents=True, exist_ok=True)
     weights = (args.run / WEIGHTS_NAME).read_bytes()

@@ -22,9 +22,10 @@ def _script():
 
 
 @pytest.fixture(scope="module")
-def shipped(tiny_runs, fer2013_slice, tmp_path_factory):
+def shipped(tiny_runs, tiny_rerun, fer2013_slice, tmp_path_factory):
     out = tmp_path_factory.mktemp("ship")
     _script().main([str(tiny_runs[1]), "--name", "tiny", "--seed-runs", str(tiny_runs[0]),
+                    "--rerun", str(tiny_rerun),
                     "--data", str(fer2013_slice), "--into", str(out / "weights"),
                     "--card", str(out / "MODEL_CARD.md"), "--speed-seconds", "0.05", "--int8"])
     return out
@@ -57,7 +58,16 @@ def test_the_card_holds_what_was_measured(shipped):
     assert f"**{card['PrivateTest_accuracy']:.2%}**" in text
     assert f"T = {card['temperature']:.3f}" in text and "| PublicTest |" in text
     assert "Same recipe, 2 seeds" in text and card["command"] in text
+    assert f"{card['seeds_PrivateTest_accuracy'][1]:.2%}" in text
     assert (shipped / "docs" / "tiny-confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_rerun_of_the_same_seed_trains_the_same_weights_and_the_card_says_so(shipped):
+    card = json.loads((shipped / "weights" / "tiny" / "model.json").read_text())["card"]
+    assert card["rerun"] == {"PrivateTest_accuracy": card["PrivateTest_accuracy"], "identical_weights": True}
+    text = (shipped / "MODEL_CARD.md").read_text()
+    assert f"reaches {card['PrivateTest_accuracy']:.2%} on PrivateTest (+0.00 points)" in text
+    assert "bitwise the same as this model's." in text
 
 
 def test_int8_ships_a_checked_onnx_copy_with_its_own_accuracy(shipped):
