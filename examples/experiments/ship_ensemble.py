@@ -39,9 +39,17 @@ from fer_core.training import (
 from fer_models.inference import ENSEMBLE_FILE, load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ship_model import CARDS, DATA, INTO, invocation, speed, split_probabilities
-
-SPLITS = ("PrivateTest", "PublicTest", "Public+Private")
+from ship_model import (
+    CARDS,
+    DATA,
+    INTO,
+    SPLITS,
+    accuracy_table,
+    invocation,
+    per_class_table,
+    speed,
+    split_probabilities,
+)
 
 
 def ship_members(spec: dict[str, Any], source: Path, folder: Path, into: Path) -> list[dict[str, Any]]:
@@ -100,18 +108,8 @@ def render(name: str, spec: dict[str, Any], m: dict[str, Any], command: str) -> 
     for entry, member, w in zip(spec["members"], m["members"], spec["weights"], strict=True):
         lines.append(f"| `{entry['ref']}` ({member['name']}) | {w:.2f} | {member['tta']} "
                      f"| {member['gmacs']:.3f} | {member['PrivateTest_accuracy']:.2%} |")
-    lines += ["", "## Accuracy", "", "| split | images | accuracy | macro-F1 | weighted-F1 |",
-              "|---|---|---|---|---|"]
-    for split in SPLITS:
-        s = m["metrics"][split]
-        role = {"PrivateTest": " (reported)", "PublicTest": " (selection)"}.get(split, "")
-        lines.append(f"| {split}{role} | {s['n']:,} | **{s['accuracy']:.2%}** | {s['macro_f1']:.3f} "
-                     f"| {s['weighted_f1']:.3f} |")
-    lines += ["", "### Per class, PrivateTest", "", "| class | precision | recall | F1 | support |",
-              "|---|---|---|---|---|"]
-    for c in CLASSES:
-        k = pv["per_class"][c]
-        lines.append(f"| {c} | {k['precision']:.3f} | {k['recall']:.3f} | {k['f1']:.3f} | {k['support']} |")
+    lines += ["", "## Accuracy", "", *accuracy_table(m["metrics"]),
+              "", "### Per class, PrivateTest", "", *per_class_table(pv)]
     sp = m["speed"]
     lines += [
         "", "## Cost", "",

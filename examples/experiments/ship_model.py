@@ -143,6 +143,33 @@ def ship_int8(folder: Path, ds: FerDataset, float_prediction: np.ndarray) -> dic
             "sha256": sha256_file(folder / ONNX_NAME), "bytes": (folder / ONNX_NAME).stat().st_size}
 
 
+SPLITS = ("PrivateTest", "PublicTest", "Public+Private")
+
+
+def accuracy_table(metrics: dict[str, Any]) -> list[str]:
+    """The card's accuracy table (Markdown lines): each split's images, accuracy and F1s."""
+    lines = ["| split | images | accuracy | macro-F1 | weighted-F1 |", "|---|---|---|---|---|"]
+    for split in SPLITS:
+        s = metrics[split]
+        role = {"PrivateTest": " (reported)", "PublicTest": " (selection)"}.get(split, "")
+        lines.append(f"| {split}{role} | {s['n']:,} | **{s['accuracy']:.2%}** | {s['macro_f1']:.3f} "
+                     f"| {s['weighted_f1']:.3f} |")
+    return lines
+
+
+def per_class_table(pv: dict[str, Any]) -> list[str]:
+    """Precision, recall, F1 and support per class of one split's metrics (Markdown lines)."""
+    lines = ["| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for c in CLASSES:
+        k = pv["per_class"][c]
+        lines.append(f"| {c} | {k['precision']:.3f} | {k['recall']:.3f} | {k['f1']:.3f} | {k['support']} |")
+    for label in ("macro", "weighted"):
+        a = pv["averages"][label]
+        lines.append(f"| {label} avg | {a['precision']:.3f} | {a['recall']:.3f} | {a['f1']:.3f} "
+                     f"| {pv['n']} |")
+    return lines
+
+
 def card_data(name: str, m: dict[str, Any], config: dict[str, Any], command: str) -> dict[str, Any]:
     """The card's numbers as stored in model.json (``Classifier.card``)."""
     metrics = m["metrics"]
@@ -189,14 +216,8 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         "(3,589); PrivateTest (3,589) is reported, never used for a choice; Public+Private (7,178) is "
         f"given for comparison with published figures. Test-time augmentation: `{m['tta']}`, counted in "
         "the cost.", "",
-        "## Accuracy", "",
-        "| split | images | accuracy | macro-F1 | weighted-F1 |", "|---|---|---|---|---|",
+        "## Accuracy", "", *accuracy_table(metrics),
     ]
-    for split in ("PrivateTest", "PublicTest", "Public+Private"):
-        s = metrics[split]
-        role = {"PrivateTest": " (reported)", "PublicTest": " (selection)"}.get(split, "")
-        lines.append(f"| {split}{role} | {s['n']:,} | **{s['accuracy']:.2%}** | {s['macro_f1']:.3f} "
-                     f"| {s['weighted_f1']:.3f} |")
     if m.get("int8"):
         q, how = m["int8"], m["int8"]["quantization"]
         lines += ["", f"The wheel also holds `{ONNX_NAME}`, this model quantized to int8 with ONNX Runtime "
@@ -206,7 +227,7 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
                   f"same temperature; it gives the float model's answer on {q['agreement']:.2%} of "
                   "PrivateTest:", "",
                   "| split (int8 ONNX) | images | accuracy | macro-F1 |", "|---|---|---|---|"]
-        for split in ("PrivateTest", "PublicTest", "Public+Private"):
+        for split in SPLITS:
             s = q["metrics"][split]
             lines.append(f"| {split} | {s['n']:,} | {s['accuracy']:.2%} | {s['macro_f1']:.3f} |")
     if len(seeds) > 1:
@@ -224,16 +245,7 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
                      "not bitwise the same as this model's.")]
     else:
         lines += ["", "Rerun: not measured (no `--rerun` given)."]
-    lines += ["", "### Per class, PrivateTest", "",
-              "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for c in CLASSES:
-        k = pv["per_class"][c]
-        lines.append(f"| {c} | {k['precision']:.3f} | {k['recall']:.3f} | {k['f1']:.3f} | {k['support']} |")
-    a = pv["averages"]
-    lines += [f"| macro avg | {a['macro']['precision']:.3f} | {a['macro']['recall']:.3f} | "
-              f"{a['macro']['f1']:.3f} | {pv['n']} |",
-              f"| weighted avg | {a['weighted']['precision']:.3f} | {a['weighted']['recall']:.3f} | "
-              f"{a['weighted']['f1']:.3f} | {pv['n']} |",
+    lines += ["", "### Per class, PrivateTest", "", *per_class_table(pv),
               "", f"![PrivateTest confusion matrix]({png})", "",
               "## Calibration", "",
               f"A temperature T = {m['temperature']:.3f}, fitted on PublicTest by negative log-likelihood, "
