@@ -148,20 +148,23 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+#: the two tiny runs' settings (``tiny_runs``); ``tiny_rerun`` trains the second one again
+TINY_RUNS = ({"seed": 0}, {"seed": 1, "tta": "flip"})
+
+
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory, fer2013_slice) -> list[Path]:
     """Two tiny trained runs on the real slice (seed 0 without TTA, seed 1 with flip TTA)."""
     with _one_thread():
         root = tmp_path_factory.mktemp("tiny-runs")
-        return [train_tiny_run(root, fer2013_slice, seed=0),
-                train_tiny_run(root, fer2013_slice, seed=1, tta="flip")]
+        return [train_tiny_run(root, fer2013_slice, **settings) for settings in TINY_RUNS]
 
 
 @pytest.fixture(scope="session")
 def tiny_rerun(tmp_path_factory, fer2013_slice) -> Path:
     """``tiny_runs[1]`` trained again: the same recipe, seed and thread count, in another folder."""
     with _one_thread():
-        return train_tiny_run(tmp_path_factory.mktemp("tiny-rerun"), fer2013_slice, seed=1, tta="flip")
+        return train_tiny_run(tmp_path_factory.mktemp("tiny-rerun"), fer2013_slice, **TINY_RUNS[1])
 
 
 #: dima806/facial_emotions_image_detection's label order (not the toolkit's).

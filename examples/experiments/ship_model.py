@@ -65,6 +65,7 @@ from _common import images_per_second  # noqa: E402
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 INTO = REPO / "packages" / "fer-models" / "src" / "fer_models" / "weights"
 CARDS = REPO / "packages" / "fer-models"
+SPLITS = ("PrivateTest", "PublicTest", "Public+Private")
 
 
 def default_card(name: str) -> Path:
@@ -102,7 +103,7 @@ def measure(run: Path, ds: FerDataset, seed_runs: list[Path], rerun: Path | None
         lambda faces: apply_temperature(clf.predict_proba(faces), 1.0 / clf.temperature), ds)
     temperature = fit_temperature(raw["PublicTest"], labels["PublicTest"])
     metrics = {}
-    for name in ("PrivateTest", "PublicTest", "Public+Private"):
+    for name in SPLITS:
         m = classification_metrics(labels[name], raw[name])
         scaled = apply_temperature(raw[name], temperature)
         m["calibration"] = {
@@ -141,9 +142,6 @@ def ship_int8(folder: Path, ds: FerDataset, float_prediction: np.ndarray) -> dic
             "agreement": float((probs["PrivateTest"].argmax(1) == float_prediction).mean()),
             "quantization": clf.config["onnx"]["quantization"],
             "sha256": sha256_file(folder / ONNX_NAME), "bytes": (folder / ONNX_NAME).stat().st_size}
-
-
-SPLITS = ("PrivateTest", "PublicTest", "Public+Private")
 
 
 def accuracy_table(metrics: dict[str, Any]) -> list[str]:
@@ -241,8 +239,7 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         gap = 100 * (r["PrivateTest_accuracy"] - pv["accuracy"])
         lines += ["", f"Rerun: the same recipe trained again with the same seed (`{r['run']}`) reaches "
                   f"{r['PrivateTest_accuracy']:.2%} on PrivateTest ({gap:+.2f} points); its weights are "
-                  + ("bitwise the same as this model's." if r["identical_weights"] else
-                     "not bitwise the same as this model's.")]
+                  f"{'' if r['identical_weights'] else 'not '}bitwise the same as this model's."]
     else:
         lines += ["", "Rerun: not measured (no `--rerun` given)."]
     lines += ["", "### Per class, PrivateTest", "", *per_class_table(pv),

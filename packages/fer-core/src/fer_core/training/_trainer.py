@@ -152,7 +152,7 @@ class Trainer:
         self.report_split = (_limit(self.dataset.split("report"), d.eval_limit)
                              if self.dataset.has_role("report") else None)
 
-        seed = self.stage.seed(config.seed)
+        self.seed = seed = self.stage.seed(config.seed)  # this stage's: see Stage.seed
         torch.manual_seed(seed)
         # weights come next from init_from or a checkpoint: skip re-reading pretrained files
         weights_follow = init_from is not None or restoring
@@ -501,8 +501,7 @@ class Trainer:
         """Train until ``epochs``, ``max_steps`` or early stopping; then report the best epoch."""
         started = time.perf_counter()
         if self.step == 0 and self.epoch == 0 and self.batch_in_epoch == 0:
-            # dropout and the MixUp draw repeat per seed (and differ per stage)
-            torch.manual_seed(self.stage.seed(self.config.seed))
+            torch.manual_seed(self.seed)  # dropout and the MixUp draw repeat per seed and stage
         try:
             self._hook("before_train")
             self.train_model.train()
