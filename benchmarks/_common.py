@@ -5,6 +5,7 @@ environment without the toolkit."""
 
 from __future__ import annotations
 
+import platform
 import shlex
 import statistics
 import sys
@@ -45,3 +46,14 @@ def command(script: str, argv: list[str] | None) -> str:
     path = Path(script).resolve()
     shown = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else path.name
     return f"python {shown} {given}".strip()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

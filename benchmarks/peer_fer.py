@@ -39,7 +39,7 @@ from fer_core.training import classification_metrics
 from fer_models.inference import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command, emit, images_per_second
+from _common import command, cpu_model, emit, images_per_second
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 WORKER = Path(__file__).resolve().parent / "peer" / "fer_worker.py"
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Command: `{command(__file__, argv)}`. Same faces, same metric code; "
         f"images/second with preparation included, median of {args.rounds} rounds of {args.seconds:g} s, "
         f"2 threads. fer {versions['fer']}, TensorFlow {versions['tensorflow']}; torch {torch.__version__}, "
-        f"fer-models {fer_core.__version__}; Python {platform.python_version()}, {platform.machine()}.", "",
+        f"fer-models {fer_core.__version__}; Python {platform.python_version()}; {cpu_model()}.", "",
         "| model | backend | PrivateTest accuracy | macro-F1 | GMACs (TTA counted) | images/s, batch 1 "
         "| images/s, batch 64 | batch 64 vs the peer's faster backend |",
         "|---|---|---|---|---|---|---|---|",

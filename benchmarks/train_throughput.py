@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -68,6 +67,9 @@ from fer_core.plugins import PluginSet
 from fer_core.training import BatchAugment, Trainer, build_optimizer, to_model_input
 from fer_core.training._augment import single_threaded
 from fer_core.training._transforms import MEAN, STD
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = "../shared/data/fer2013/fer2013.csv.gz"  # relative to the repository root
@@ -329,16 +331,6 @@ class Bench:
 
 
 # -- report -------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def load_average() -> str:
     try:
         one, five, fifteen = os.getloadavg()

@@ -12,9 +12,10 @@ the PrivateTest confusion matrix (PNG); calibration: a temperature fitted on Pub
 ECE and NLL before and after on both splits; parameters, GMACs with TTA counted, and CPU
 throughput (eager PyTorch and ONNX Runtime, batch 1 and 64, 2 threads). ``--seed-runs`` are
 runs of the same recipe with other seeds: the card gives the mean and standard deviation of
-their PrivateTest accuracy with this one's. ``--rerun`` is the same recipe trained again with the
-same seed: the card gives its PrivateTest accuracy, the difference, and whether its weights are
-bitwise the same.
+their PrivateTest accuracy with this one's (when the seed runs were all warm-started from the same
+weights, the card says so and names them by sha256). ``--rerun`` is the same recipe
+trained again with the same seed: the card gives its PrivateTest accuracy, the difference, and
+whether its weights are bitwise the same.
 
 Writes ``INTO/NAME/model.safetensors`` (the run's weights, unchanged) and ``INTO/NAME/model.json``
 (the run's weights config plus ``name``, ``temperature`` and the card's numbers under
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -41,6 +41,7 @@ from fer_core.data import FerDataset, load_dataset
 from fer_core.training import (
     WEIGHTS_CONFIG,
     WEIGHTS_NAME,
+    RunDir,
     atomic_write,
     atomic_write_text,
     classification_metrics,
@@ -60,7 +61,7 @@ from fer_models.inference import (
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from _common import command as invocation  # noqa: E402
-from _common import images_per_second  # noqa: E402
+from _common import cpu_model, images_per_second  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 INTO = REPO / "packages" / "fer-models" / "src" / "fer_models" / "weights"
@@ -95,6 +96,18 @@ def split_probabilities(predict: Any, ds: FerDataset) -> tuple[dict[str, np.ndar
     return probs, labels
 
 
+def common_start(runs: list[Path]) -> str | None:
+    """The sha256 of the weights all ``runs`` were warm-started from (``--init``), if one is shared."""
+    def start(run: Path) -> str | None:
+        try:
+            return (RunDir(run).info().get("parent") or {}).get("sha256")
+        except FileNotFoundError:  # a model folder, not a run folder
+            return None
+
+    starts = {start(run) for run in runs}
+    return starts.pop() if len(starts) == 1 else None
+
+
 def measure(run: Path, ds: FerDataset, seed_runs: list[Path], rerun: Path | None = None) -> dict[str, Any]:
     clf = load(run)
     private = ds.split("report")
@@ -124,7 +137,8 @@ def measure(run: Path, ds: FerDataset, seed_runs: list[Path], rerun: Path | None
         "metrics": metrics, "temperature": temperature,
         "params": int(sum(p.numel() for p in clf.model.parameters())), "gmacs": clf.gmacs(), "tta": clf.tta,
         "train_counts": dict(zip(CLASSES, ds.split("train").class_counts().tolist(), strict=True)),
-        "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds}, "rerun": again,
+        "seeds": {"runs": [str(run), *map(str, seed_runs)], "private_accuracy": seeds,
+                  "start": common_start(seed_runs) if seed_runs else None}, "rerun": again,
         "private_prediction": raw["PrivateTest"].argmax(1),
     }
 
@@ -183,6 +197,7 @@ def card_data(name: str, m: dict[str, Any], config: dict[str, Any], command: str
                                      zip(CLASSES, metrics["PrivateTest"]["per_class_f1"], strict=True)},
         "images_per_second": {k: round(v) for k, v in m["speed"].items()},
         "seeds_PrivateTest_accuracy": [round(a, 4) for a in m["seeds"]["private_accuracy"]],
+        **({"seeds_start_sha256": m["seeds"]["start"]} if m["seeds"].get("start") else {}),
         **({"rerun": {"PrivateTest_accuracy": round(m["rerun"]["PrivateTest_accuracy"], 4),
                       "identical_weights": m["rerun"]["identical_weights"]}} if m.get("rerun") else {}),
         **({"onnx_int8": {f"{split}_{key}": round(m["int8"]["metrics"][split][key], 4)
@@ -229,7 +244,12 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
             s = q["metrics"][split]
             lines.append(f"| {split} | {s['n']:,} | {s['accuracy']:.2%} | {s['macro_f1']:.3f} |")
     if len(seeds) > 1:
-        lines += ["", f"Same recipe, {len(seeds)} seeds (this model first): PrivateTest accuracy "
+        start = m["seeds"].get("start")
+        what = (f"Same recipe, {len(seeds)} seeds" if start is None else
+                f"Seeds: this model and {len(seeds) - 1} more runs of its last stage "
+                f"(`{config.get('stage')}`) with other seeds, each warm-started from the weights with "
+                f"sha256 {start[:12]}...; {len(seeds)} runs")
+        lines += ["", f"{what} (this model first): PrivateTest accuracy "
                   + ", ".join(f"{a:.2%}" for a in seeds)
                   + f"; mean {statistics.mean(seeds):.2%}, standard deviation {statistics.stdev(seeds):.2%}."]
     else:
@@ -260,7 +280,7 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         f"{m['params']:,} parameters ({m['params'] * 4 / 2**20:.1f} MB of float32 weights); "
         f"{m['gmacs']:.3f} GMACs per face with its TTA (`{m['tta']}`) counted "
         "(`torch.utils.flop_counter`). Throughput of `predict_proba` (faces 48x48 uint8 in, "
-        f"probabilities out, TTA included), 2 CPU threads, {platform.machine()}, "
+        f"probabilities out, TTA included), 2 CPU threads, {cpu_model()}, "
         f"torch {torch.__version__}:", "",
         "| backend | latency, batch 1 (ms per face) | batch 1 (images/s) | batch 64 (images/s) |",
         "|---|---|---|---|",

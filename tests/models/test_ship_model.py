@@ -108,3 +108,19 @@ def test_a_shipped_model_loads_by_its_name(shipped, monkeypatch):
     clf = fer_models.load("tiny")
     assert clf.classes == CLASSES and clf.card["name"] == "tiny"
     assert clf.predict_proba(np.zeros((3, 60, 60, 4), np.uint8)).shape == (3, 7)  # RGBA crops, any size
+
+
+def test_seed_runs_warm_started_from_the_same_weights_are_named_as_such(tmp_path):
+    from fer_core.training import RunDir
+
+    def run(name: str, parent: dict | None) -> Path:
+        return RunDir.create(tmp_path, name, info={"parent": parent} if parent else {}).path
+
+    same = [run(f"seed{k}", {"checkpoint": "stage1/best.pt", "sha256": "ab" * 32}) for k in range(3)]
+    other = run("other", {"checkpoint": "elsewhere.safetensors", "sha256": "cd" * 32})
+    scratch = run("scratch", None)
+    common_start = _script().common_start
+    assert common_start(same) == "ab" * 32
+    assert common_start([*same, other]) is None
+    assert common_start([scratch, run("scratch2", None)]) is None
+    assert common_start([same[0], tmp_path / "a-model-folder"]) is None
