@@ -247,7 +247,7 @@ def render(name: str, m: dict[str, Any], config: dict[str, Any], command: str, p
         start = m["seeds"].get("start")
         what = (f"Same recipe, {len(seeds)} seeds" if start is None else
                 f"Seeds: this model and {len(seeds) - 1} more runs of its last stage "
-                f"(`{config.get('stage')}`) with other seeds, each warm-started from the weights with "
+                f"(`{config.get('stage')}`) with other seeds, those warm-started from the weights with "
                 f"sha256 {start[:12]}... (`fercli train examples/experiments/{config.get('experiment')}.toml "
                 f"--stage {config.get('stage')} --init WEIGHTS --seed S`); {len(seeds)} runs")
         lines += ["", f"{what} (this model first): PrivateTest accuracy "
