@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -22,21 +23,36 @@ def test_distribution_layout(dist, module):
     assert project["name"] == dist
 
 
+def _pyproject(dist: str) -> dict:
+    return tomllib.loads((REPO / "packages" / dist / "pyproject.toml").read_text())
+
+
+def deps(dist: str) -> set[str]:
+    """Names of a distribution's dependencies: static, or the lockstep hook's siblings + third party."""
+    doc = _pyproject(dist)
+    hook = doc.get("tool", {}).get("hatch", {}).get("metadata", {}).get("hooks", {}).get("custom", {})
+    listed = doc["project"].get("dependencies", []) + hook.get("siblings", []) + hook.get("dependencies", [])
+    return {re.split(r"[<>=!~;\[ @]", d, maxsplit=1)[0].strip() for d in listed}
+
+
 def test_versions_move_in_lockstep():
+    """One version source (fer-core's _version.py); the siblings read it and pin each other ==."""
     import fer_core
 
-    versions = {d: tomllib.loads((REPO / "packages" / d / "pyproject.toml").read_text())["project"]["version"]
-                for d in DISTRIBUTIONS}
-    assert set(versions.values()) == {fer_core.__version__}, versions
+    assert _pyproject("fer-core")["tool"]["hatch"]["version"]["path"] == "src/fer_core/_version.py"
+    for dist in DISTRIBUTIONS:
+        project = _pyproject(dist)["project"]
+        assert "version" not in project and "version" in project["dynamic"], dist
     installed = {d: metadata.version(d) for d in DISTRIBUTIONS}
     assert set(installed.values()) == {fer_core.__version__}, installed
+    for dist in DISTRIBUTIONS:
+        for req in metadata.requires(dist) or []:
+            name = re.split(r"[<>=!~;\[ @]", req, maxsplit=1)[0]
+            if name in DISTRIBUTIONS:
+                assert req == f"{name}=={fer_core.__version__}", (dist, req)
 
 
 def test_dependencies_point_one_way():
-    def deps(dist: str) -> set[str]:
-        project = tomllib.loads((REPO / "packages" / dist / "pyproject.toml").read_text())["project"]
-        return {d.split("@")[0].split("=")[0].split(">")[0].strip() for d in project["dependencies"]}
-
     assert not deps("fer-core") & set(DISTRIBUTIONS)
     assert deps("fer-models") & set(DISTRIBUTIONS) == {"fer-core"}
     assert deps("fer-temporal") & set(DISTRIBUTIONS) == {"fer-core"}

@@ -57,3 +57,19 @@ def test_invalid_toml_and_missing_file(tmp_path):
 def test_run_name_cannot_escape(tmp_path):
     with pytest.raises(ConfigError, match="  name: must be a plain name"):
         ExperimentConfig.from_dict({"name": "../x", "data": {"path": "x"}})
+
+
+def test_data_paths_name_environment_variables(tmp_path, monkeypatch):
+    """Example configs say ${FER_SHARED_DIR:-../../shared}: the default is relative to the config, the
+    variable (when set) wins, and an unset variable without a default is a ConfigError naming the key."""
+    config = tmp_path / "exp" / "c.toml"
+    config.parent.mkdir()
+    config.write_text('name = "c"\n[data]\npath = "${FER_T_DIR:-../shared}/data/f.csv"\n')
+    monkeypatch.delenv("FER_T_DIR", raising=False)
+    assert ExperimentConfig.from_toml(config).data.path.resolve() == tmp_path / "shared" / "data" / "f.csv"
+    monkeypatch.setenv("FER_T_DIR", str(tmp_path / "elsewhere"))
+    assert ExperimentConfig.from_toml(config).data.path == tmp_path / "elsewhere" / "data" / "f.csv"
+    config.write_text('name = "c"\n[data]\npath = "${FER_T_UNSET}/f.csv"\n')
+    monkeypatch.delenv("FER_T_UNSET", raising=False)
+    with pytest.raises(ConfigError, match=r"\[data\] path.*FER_T_UNSET is not set"):
+        ExperimentConfig.from_toml(config)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fer_core._env_paths import expand_path
 from fer_core.data import LABEL_SOURCES
 from fer_core.errors import ConfigError
 
@@ -181,7 +182,10 @@ class ExperimentConfig(_Section):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExperimentConfig:
-        """Read a TOML file; relative data paths are taken relative to the file's folder."""
+        """Read a TOML file; relative data paths are taken relative to the file's folder.
+
+        Data paths may name environment variables, ``${FER_SHARED_DIR:-../shared}/...``.
+        """
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -191,9 +195,9 @@ class ExperimentConfig(_Section):
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         cfg = cls.from_dict(raw, source=str(path))
         base = path.resolve().parent
-        cfg.data.path = base / cfg.data.path
+        cfg.data.path = base / expand_path(str(cfg.data.path), key="[data] path")
         if cfg.data.ferplus is not None:
-            cfg.data.ferplus = base / cfg.data.ferplus
+            cfg.data.ferplus = base / expand_path(str(cfg.data.ferplus), key="[data] ferplus")
         return cfg
 
     def to_json_dict(self) -> dict[str, Any]:
