@@ -232,3 +232,14 @@ def test_every_output_has_the_mode_a_plain_open_gives(tmp_path, umask):
     assert names == ["frames.annotated.mp4", "frames.csv", "frames.json", "frames.png"]
     assert {name: oct(stat.S_IMODE((out / name).stat().st_mode)) for name in names} == {
         name: oct(expected) for name in names}
+
+
+@pytest.mark.filterwarnings("error")  # matplotlib's "No artists with labels found to put in legend"
+def test_a_source_without_faces_plots_without_a_warning(tmp_path):
+    pytest.importorskip("cv2")
+    blank = _stills(tmp_path / "blank", n=2)  # flat grey frames: haar finds no face
+    out = tmp_path / "out"
+    result = run(str(blank), "--out", str(out), *FAST, "--detector", "haar")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "0 faces in 0 track(s)" in result.output and "Warning" not in result.output
+    assert listing(out) == ["blank.csv", "blank.json", "blank.png"]
