@@ -115,6 +115,7 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     writer_csv: CsvTimelineWriter | None = None
     writer_video = None
     video_done: Path | None = None
+    video_path: Path | None = None
     staged: list[tuple[Path, Path]] = []  # (finished temp file, final name), renamed at the end
     try:
         if video:
@@ -132,8 +133,9 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
         writer_csv.close(complete=False)  # complete, still under its .partial name
         staged.append((writer_csv.partial, csv_path))
         video_done = writer_video.finish() if writer_video is not None else None
-        if video_done is not None:
-            staged.append((video_done, writer_video.path))
+        if writer_video is not None and video_done is not None:
+            video_path = writer_video.path
+            staged.append((video_done, video_path))
         analysis.finish()
         header = timeline_header(analyzer, analysis, label, classifier, min_length)
         rows_file = writer_csv.partial
@@ -142,10 +144,11 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
         if plot:
             from fer_temporal._plots import plot_timeline
 
-            png_tmp = stage(png_path, lambda tmp: plot_timeline(rows_file, analysis.segments(), tmp,
-                                                               analyzer.classes, title=label, atomic=False),
-                            suffix=".png")
-            staged.append((png_tmp, png_path))
+            def draw(tmp: Path) -> None:
+                plot_timeline(rows_file, analysis.segments(), tmp, analyzer.classes, title=label,
+                              atomic=False)
+
+            staged.append((stage(png_path, draw, suffix=".png"), png_path))
     except KeyboardInterrupt as exc:
         kept = _abort(writer_csv, writer_video, staged, keep=True)
         exc.partial_files = kept  # type: ignore[attr-defined]
@@ -158,8 +161,8 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     paths = {"csv": csv_path, "json": json_path}
     for tmp, final in staged:
         commit(tmp, final)
-    if video_done is not None:
-        paths["video"] = writer_video.path
+    if video_path is not None:
+        paths["video"] = video_path
     if plot:
         paths["png"] = png_path
     return {"paths": paths, "header": header, "segments": analysis.segments(), "summary": analysis.summary(),

@@ -79,7 +79,10 @@ def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = ".tmp"
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write)
 
 
 def make_dirs(folder: Path) -> list[Path]:

@@ -74,8 +74,7 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
             continue
         _report(source, result, realtime)
     if len(failed) == 1:
-        source, exc = failed[0]
-        raise DataError(f"{exc}; the other {len(sources) - 1} source(s) were analyzed")
+        raise DataError(f"{failed[0][1]}; the other {len(sources) - 1} source(s) were analyzed")
     if failed:
         raise DataError(f"{len(failed)} of {len(sources)} sources failed, each named above "
                         f"({', '.join(source for source, _exc in failed)})")
