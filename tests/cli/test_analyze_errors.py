@@ -243,3 +243,15 @@ def test_a_source_without_faces_plots_without_a_warning(tmp_path):
     assert result.exit_code == 0, (result.output, result.exception)
     assert "0 faces in 0 track(s)" in result.output and "Warning" not in result.output
     assert listing(out) == ["blank.csv", "blank.json", "blank.png"]
+
+
+def test_a_bad_setting_or_detector_stops_before_any_source(tmp_path):
+    sources = [_stills(tmp_path / "a").as_posix(), _stills(tmp_path / "b").as_posix()]
+    out = tmp_path / "out"
+    bad_alpha = run(*sources, "--out", str(out), *FAST, "--alpha", "5")
+    assert failed_cleanly(bad_alpha) and "skipped" not in bad_alpha.output
+    assert last_line(bad_alpha).startswith("Error: smoothing: need 0 < alpha <= 1")
+    bad_detector = run(*sources, "--out", str(out), *FAST, "--detector", "nope")
+    assert failed_cleanly(bad_detector) and "skipped" not in bad_detector.output
+    assert last_line(bad_detector).startswith("Error: no face detector named 'nope'")
+    assert not out.exists()

@@ -55,18 +55,19 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     in <name>.csv.partial (named in the message).
     """
     from fer_models import load
-    from fer_temporal import unique_stems
+    from fer_temporal import Smoother, unique_stems
 
     classifier = load(model_ref)
     options = {"detector": detector, "fps": fps, "stride": stride, "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,
                "redetect_every": redetect_every}
+    Smoother(smoothing, alpha, window)  # a bad setting fails once, before any source
     failed: list[tuple[str, FerError]] = []
     for source, name in zip(sources, unique_stems(sources), strict=True):
         try:
             result = _analyze_one(source, name, classifier, out, progress,
                                   (smoothing, alpha, window), options)
-        except FerError as exc:
+        except DataError as exc:  # this source's problem (a config or plugin error stops the command)
             if len(sources) == 1:
                 raise
             click.echo(f"skipped: {exc}", err=True)
