@@ -17,12 +17,21 @@ from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._detectors import FullFrameDetector, HaarDetector
 from fer_temporal._export import analyze_to_files, inside, safe_stem, unique_stems
 from fer_temporal._follow import FollowingDetector
-from fer_temporal._sources import Frame, frame_count, open_source, read_image, sample_frames
+from fer_temporal._sources import (
+    IMAGE_SUFFIXES,
+    Frame,
+    SourceWarning,
+    frame_count,
+    open_source,
+    read_image,
+    sample_frames,
+)
 from fer_temporal._timeline import Analyzer, RunStats, columns, resolve_detector
 from fer_temporal._tracker import IoUTracker, iou_matrix
 from fer_temporal._video import AnnotatedVideoWriter
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "SMOOTHING",
     "Analyzer",
     "AnnotatedVideoWriter",
@@ -34,6 +43,7 @@ __all__ = [
     "IoUTracker",
     "RunStats",
     "Smoother",
+    "SourceWarning",
     "Timeline",
     "TimelineAnalysis",
     "__version__",

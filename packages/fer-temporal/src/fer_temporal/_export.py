@@ -15,9 +15,9 @@ from typing import Any
 
 from fer_core import CLASSES, __version__
 from fer_core.errors import ConfigError
-from fer_core.training import atomic_write
 from fer_temporal._analysis import Smoother, TimelineAnalysis
 from fer_temporal._csv import CsvTimelineWriter
+from fer_temporal._files import commit, make_dirs, remove_if_empty, stage
 from fer_temporal._sources import Frame
 from fer_temporal._timeline import Analyzer, FrameCallback
 
@@ -83,6 +83,7 @@ def timeline_header(analyzer: Analyzer, analysis: TimelineAnalysis, label: str, 
         "detector": analyzer.detector_name, **_model_info(classifier),
         "smoothing": analysis.smoother.describe(), "min_segment_length": min_length,
         "time_unit": "seconds (the stream's own timestamps)" if analysis.timed else "frames",
+        "warnings": list(st.warnings),
     }
 
 
@@ -94,48 +95,102 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     (``video``) ``<stem>.annotated.mp4``.
 
     Other keyword arguments go to :class:`Analyzer` (``detector``, ``stride``, ``on_frame``: a
-    progress bar can count frames there). Returns the paths written and the JSON header. Rows
-    stream to the CSV as they are made (see
-    :class:`CsvTimelineWriter`); the JSON and PNG are written atomically at the end.
+    progress bar can count frames there). Returns the paths written and the JSON header.
+
+    All or nothing: rows stream to ``<stem>.csv.partial`` (see :class:`CsvTimelineWriter`) and
+    frames to ``<stem>.annotated.partial.mp4``; the JSON and PNG are made in temp files beside
+    them; only when every output is complete are they renamed into place. If anything fails,
+    every file of this call is removed (earlier outputs of the same names stay untouched), and
+    so is ``out_dir`` if this call created it and left it empty. Only an interruption
+    (KeyboardInterrupt) keeps the partial CSV (every row so far) and video: the exception's
+    ``partial_files`` attribute lists them.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     label = name or (str(source) if isinstance(source, (str, Path)) else "stream")
     stem = safe_stem(label)
-    writer_video = None
-    if video:
-        from fer_temporal._video import AnnotatedVideoWriter
-
-        classes = tuple(getattr(classifier, "classes", CLASSES))
-        writer_video = AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
-        analyzer_options["on_frame"] = _both(writer_video, analyzer_options.get("on_frame"))
-    analyzer = analyzer or Analyzer(classifier, **analyzer_options)
-    analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
-    s_cols = [f"s_{c}" for c in analyzer.classes] + ["s_label"]
     csv_path = inside(out_dir, f"{stem}.csv")
-    try:
-        with CsvTimelineWriter(csv_path, analyzer.columns + s_cols) as writer:
-            for row in analyzer.rows(source, name=label):
-                writer.write({**row, **analysis.add(row)})
-    except BaseException:
-        if writer_video is not None:
-            writer_video.close(complete=False)
-        raise
-    video_path = writer_video.close() if writer_video is not None else None
-    analysis.finish()
-    header = timeline_header(analyzer, analysis, label, classifier, min_length)
     json_path = inside(out_dir, f"{stem}.json")
-    atomic_write(json_path, lambda tmp: _write_json(tmp, header, csv_path, analysis))
+    png_path = inside(out_dir, f"{stem}.png")
+    created = make_dirs(out_dir)
+    writer_csv: CsvTimelineWriter | None = None
+    writer_video = None
+    video_done: Path | None = None
+    video_path: Path | None = None
+    staged: list[tuple[Path, Path]] = []  # (finished temp file, final name), renamed at the end
+    try:
+        if video:
+            from fer_temporal._video import AnnotatedVideoWriter
+
+            classes = tuple(getattr(classifier, "classes", CLASSES))
+            writer_video = AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
+            analyzer_options["on_frame"] = _both(writer_video, analyzer_options.get("on_frame"))
+        analyzer = analyzer or Analyzer(classifier, **analyzer_options)
+        analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
+        s_cols = [f"s_{c}" for c in analyzer.classes] + ["s_label"]
+        writer_csv = CsvTimelineWriter(csv_path, analyzer.columns + s_cols)
+        for row in analyzer.rows(source, name=label):
+            writer_csv.write({**row, **analysis.add(row)})
+        writer_csv.close(complete=False)  # complete, still under its .partial name
+        staged.append((writer_csv.partial, csv_path))
+        video_done = writer_video.finish() if writer_video is not None else None
+        if writer_video is not None and video_done is not None:
+            video_path = writer_video.path
+            staged.append((video_done, video_path))
+        analysis.finish()
+        header = timeline_header(analyzer, analysis, label, classifier, min_length)
+        rows_file = writer_csv.partial
+        json_tmp = stage(json_path, lambda tmp: _write_json(tmp, header, rows_file, analysis))
+        staged.append((json_tmp, json_path))
+        if plot:
+            from fer_temporal._plots import plot_timeline
+
+            def draw(tmp: Path) -> None:
+                plot_timeline(rows_file, analysis.segments(), tmp, analyzer.classes, title=label,
+                              atomic=False)
+
+            staged.append((stage(png_path, draw, suffix=".png"), png_path))
+    except KeyboardInterrupt as exc:
+        kept = _abort(writer_csv, writer_video, staged, keep=True)
+        exc.partial_files = kept  # type: ignore[attr-defined]
+        remove_if_empty(created)
+        raise
+    except BaseException:
+        _abort(writer_csv, writer_video, staged, keep=False)
+        remove_if_empty(created)
+        raise
     paths = {"csv": csv_path, "json": json_path}
+    for tmp, final in staged:
+        commit(tmp, final)
     if video_path is not None:
         paths["video"] = video_path
     if plot:
-        from fer_temporal._plots import plot_timeline
-
-        paths["png"] = plot_timeline(csv_path, analysis.segments(), inside(out_dir, f"{stem}.png"),
-                                     analyzer.classes, title=label)
+        paths["png"] = png_path
     return {"paths": paths, "header": header, "segments": analysis.segments(), "summary": analysis.summary(),
             "transitions": analysis.transitions()}
+
+
+def _abort(writer_csv: CsvTimelineWriter | None, writer_video: Any, staged: list[tuple[Path, Path]],
+           keep: bool) -> list[Path]:
+    """Clean up after a failure: remove the temp files, and the partial CSV and video unless
+    ``keep`` (an interruption); returns the partial files kept."""
+    kept: list[Path] = []
+    if writer_csv is not None:
+        try:
+            writer_csv.close(complete=False)
+        except OSError:  # the disk that failed the run may fail this too: remove what is there
+            keep = False
+        if keep:
+            kept.append(writer_csv.partial)
+        else:
+            writer_csv.partial.unlink(missing_ok=True)
+    if writer_video is not None:
+        video_kept = writer_video.abort(keep=keep)
+        if video_kept is not None:
+            kept.append(video_kept)
+    for tmp, _final in staged:
+        if tmp not in kept:
+            tmp.unlink(missing_ok=True)
+    return kept
 
 
 def _both(first: FrameCallback, second: FrameCallback | None) -> FrameCallback:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_core.training import atomic_write
+from fer_temporal._files import atomic_write
 
 #: A plotted line has at most this many points (longer series are averaged in equal bins).
 MAX_POINTS = 2000
@@ -28,15 +28,18 @@ def _decimate(values: Any) -> Any:
 
 
 def plot_timeline(csv_path: Path, segments: Sequence[dict[str, Any]], out: Path, classes: Sequence[str],
-                  title: str = "") -> Path:
+                  title: str = "", atomic: bool = True) -> Path:
     """The plot of a timeline CSV (rows read one at a time)."""
     with open(csv_path, newline="", encoding="utf-8") as fh:
-        return plot_rows(csv.DictReader(fh), segments, out, classes, title)
+        return plot_rows(csv.DictReader(fh), segments, out, classes, title, atomic=atomic)
 
 
 def plot_rows(rows: Iterable[dict[str, Any]], segments: Sequence[dict[str, Any]], out: Path,
-              classes: Sequence[str], title: str = "") -> Path:
-    """The plot of timeline rows (dicts as the Analyzer makes them, or as read back from the CSV)."""
+              classes: Sequence[str], title: str = "", atomic: bool = True) -> Path:
+    """The plot of timeline rows (dicts as the Analyzer makes them, or as read back from the CSV).
+
+    Written atomically (a temp file renamed over ``out``), or, ``atomic=False``, straight into
+    ``out`` (a temp file the caller renames itself)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,9 +77,15 @@ def plot_rows(rows: Iterable[dict[str, Any]], segments: Sequence[dict[str, Any]]
         axes[0, 0].text(0.5, 0.5, "no face detected", ha="center", va="center",
                         transform=axes[0, 0].transAxes)
     axes[-1, 0].set_xlabel("time (s)")
-    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    if tracks:  # nothing plotted (no face): no legend, and no matplotlib warning about it
+        axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.suptitle(title or "emotion timeline")
     fig.tight_layout()
-    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)
+    try:
+        if atomic:
+            atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100), suffix=".png")
+        else:
+            fig.savefig(out, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return out

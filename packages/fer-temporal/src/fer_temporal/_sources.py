@@ -9,7 +9,8 @@ container's nominal fps says nothing about them.
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,24 @@ from fer_core import data
 from fer_core.data import MAX_PIXELS
 from fer_core.errors import DataError
 
-#: Still images (the data layer's list, less .gif: a GIF is read as a video, frame by frame).
-IMAGE_SUFFIXES = tuple(sorted(s for s in data.IMAGE_SUFFIXES if s != ".gif"))
+#: Image files, the same list ``fercli predict`` and the data layer accept: in a folder or a glob,
+#: each is one frame (an animated GIF's first frame, as ``predict`` reads it).
+IMAGE_SUFFIXES = tuple(sorted(data.IMAGE_SUFFIXES))
+
+#: Image types that may hold an animation: given alone, such a file is decoded like a video
+#: (every frame, at the file's own frame times); a still one gives its single frame.
+ANIMATED_SUFFIXES = (".gif",)
+
+#: Called with a message when a source is read only in part (e.g. a truncated video).
+WarnCallback = Callable[[str], None]
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, SourceWarning, stacklevel=3)
+
+
+class SourceWarning(UserWarning):
+    """A source was read only in part: the frames before the problem were analyzed."""
 
 
 @dataclass
@@ -65,34 +82,73 @@ def read_image(path: Path) -> np.ndarray:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise DataError(f"{path}: image is {w}x{h}, larger than {MAX_PIXELS} pixels; refused")
+            img.seek(0)  # an animated image: its first frame
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: cannot read image: {exc}") from None
 
 
-def _video_frames(path: str, device_format: str | None = None) -> Iterator[Frame]:
-    """Decode a video (or a device) with PyAV; time = the frame's own timestamp."""
+def _video_frames(path: str, device_format: str | None = None,
+                  on_warning: WarnCallback = _warn) -> Iterator[Frame]:
+    """Decode a video (or a device) with PyAV; time = the frame's own timestamp.
+
+    A file that cannot be opened, or whose first frame cannot be decoded, is a DataError. A
+    video that breaks off later (truncated, damaged) yields the frames before the break and
+    reports where decoding stopped through ``on_warning``.
+    """
     import av
 
+    if device_format is None and Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise DataError(f"{path}: cannot open video: the file is empty (0 bytes)")
     try:
         container = av.open(path, format=device_format)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot open video: {exc}") from None
+        hint = " (not a video file, or a damaged or truncated one)" if device_format is None else ""
+        raise DataError(f"{path}: cannot open video: {_reason(exc)}{hint}") from None
     with container:
         if not container.streams.video:
             raise DataError(f"{path}: no video stream in this file")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        index = 0
+        index, last_time = 0, None
         try:
             for frame in container.decode(stream):
-                yield Frame(index, None if frame.time is None else float(frame.time),
-                            frame.to_ndarray(format="rgb24"), path)
+                last_time = None if frame.time is None else float(frame.time)
+                yield Frame(index, last_time, frame.to_ndarray(format="rgb24"), path)
                 index += 1
-        except av.FFmpegError as exc:
-            raise DataError(f"{path}: video is damaged at frame {index}: {exc}") from None
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            if index == 0:
+                raise DataError(f"{path}: cannot decode the video (frame 0): {_reason(exc)}") from None
+            on_warning(f"{path}: decoding stopped at frame {index} ({_reason(exc)}); "
+                       f"only frames 0-{index - 1} were read")
+            return
         if index == 0:
             raise DataError(f"{path}: the video has no decodable frames")
+        short = _ended_early(stream, index, last_time)
+        if short:
+            on_warning(f"{path}: decoding stopped at frame {index}, {short} (truncated?); "
+                       f"only frames 0-{index - 1} were read")
+
+
+def _ended_early(stream: Any, frames: int, last_time: float | None) -> str | None:
+    """How the stream fell short of what its container declares (frame count and duration),
+    when it clearly did: a truncated file decoded with frame threads ends without an error."""
+    declared = int(stream.frames or 0)
+    if not declared or frames >= declared or stream.duration is None or stream.time_base is None:
+        return None
+    start = float((stream.start_time or 0) * stream.time_base)
+    duration = float(stream.duration * stream.time_base)
+    if last_time is None or duration <= 0 or last_time - start >= duration - 1.5 * duration / declared:
+        return None
+    return (f"{last_time - start:.2f} s into the {declared} frames / {duration:.2f} s "
+            f"its container declares")
+
+
+def _reason(exc: BaseException) -> str:
+    """An FFmpeg error without the file name PyAV appends (the message names it already)."""
+    text = str(exc)
+    strerror = getattr(exc, "strerror", None)
+    return strerror or text
 
 
 def _image_files(paths: Iterable[Path]) -> Iterator[Frame]:
@@ -113,7 +169,7 @@ def _iterable_frames(frames: Iterable[Any], name: str) -> Iterator[Frame]:
         yield Frame(index, time, _rgb(item, f"{name} frame {index}"), name)
 
 
-def open_source(source: Any, *, name: str | None = None) -> Iterator[Frame]:
+def open_source(source: Any, *, name: str | None = None, on_warning: WarnCallback = _warn) -> Iterator[Frame]:
     """Frames of ``source``, decoded lazily (never all held).
 
     ``source`` is a video file (mp4, mov incl. HEVC, avi, mkv, webm, gif...), an image file, a
@@ -121,12 +177,18 @@ def open_source(source: Any, *, name: str | None = None) -> Iterator[Frame]:
     (``"device:0"`` or ``"/dev/video0"``: a webcam through FFmpeg's v4l2 input), or any
     iterable of frames: numpy arrays (gray, RGB or RGBA; uint8, or floats in [0, 1]),
     ``(array, time_in_seconds)`` pairs, or :class:`Frame` objects.
+
+    Image files are those of :data:`IMAGE_SUFFIXES`; a GIF given alone is read as an animation
+    (every frame), in a folder or glob as one frame. A source that cannot be read is a
+    :class:`~fer_core.errors.DataError` naming it; a video that breaks off after some frames
+    yields those and calls ``on_warning`` (default: a :class:`SourceWarning`) naming the frame
+    where decoding stopped.
     """
     if isinstance(source, (str, Path)):
         text = str(source)
         if text.startswith("device:") or text.startswith("/dev/video"):
             device = f"/dev/video{text.split(':', 1)[1]}" if text.startswith("device:") else text
-            return _video_frames(device, device_format="v4l2")
+            return _video_frames(device, device_format="v4l2", on_warning=on_warning)
         path = Path(text).expanduser()
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -135,9 +197,9 @@ def open_source(source: Any, *, name: str | None = None) -> Iterator[Frame]:
             return _image_files(files)
         if path.is_file():
             suffix = path.suffix.lower()
-            if suffix in IMAGE_SUFFIXES:
+            if suffix in IMAGE_SUFFIXES and suffix not in ANIMATED_SUFFIXES:
                 return _image_files([path])
-            return _video_frames(str(path))
+            return _video_frames(str(path), on_warning=on_warning)
         if any(ch in text for ch in "*?["):
             files = sorted(Path(p) for p in glob.glob(text) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
             if not files:
@@ -169,7 +231,7 @@ def frame_count(source: Any) -> int | None:
     if path.is_dir():
         return sum(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in path.iterdir())
     if path.is_file():
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.suffix.lower() not in ANIMATED_SUFFIXES:
             return 1
         import av
 

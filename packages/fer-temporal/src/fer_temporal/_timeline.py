@@ -8,6 +8,7 @@ batches of ``batch_size``; only the frames of one pending batch are held, never 
 from __future__ import annotations
 
 import time as _time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError, DataError
 from fer_temporal._crops import face_crops
 from fer_temporal._follow import FollowingDetector
-from fer_temporal._sources import Frame, open_source, sample_frames
+from fer_temporal._sources import Frame, SourceWarning, open_source, sample_frames
 from fer_temporal._tracker import IoUTracker
 
 Classifier = Callable[[np.ndarray], Any]
@@ -58,6 +59,8 @@ class RunStats:
     tracks: set[int] = field(default_factory=set)
     first_time: float | None = None
     last_time: float | None = None
+    #: what the source could not give (a video that broke off: the frame where decoding stopped)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Analyzer:
@@ -112,6 +115,10 @@ class Analyzer:
                 self.stats.last_time = frame.time
             yield frame
 
+    def _warned(self, message: str) -> None:
+        self.stats.warnings.append(message)
+        warnings.warn(message, SourceWarning, stacklevel=2)
+
     def _kept(self, frames: Iterator[Frame]) -> Iterator[Frame]:
         start_wall: float | None = None
         start_stream: float | None = None
@@ -156,8 +163,8 @@ class Analyzer:
 
     def rows(self, source: Any, *, name: str | None = None) -> Iterator[dict[str, Any]]:
         """Timeline rows of ``source`` (see :func:`fer_temporal.open_source`), as they are made."""
-        frames = self._kept(sample_frames(self._counted(open_source(source, name=name)), stride=self.stride,
-                                          fps=self.fps))
+        frames = open_source(source, name=name, on_warning=self._warned)
+        frames = self._kept(sample_frames(self._counted(frames), stride=self.stride, fps=self.fps))
         pending: list[tuple[Frame, list, list[int]]] = []
         crops: list[np.ndarray] = []
         n_faces = 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fer_cli._options import progress_option
+from fer_core.errors import DataError, FerError
 
 
 @click.command()
@@ -45,34 +48,79 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
 
     One row per processed frame and face (and one for a frame without a face), streamed to CSV;
     then segments, transitions, per-track summary (JSON) and a plot.
-    """
-    from tqdm.auto import tqdm
 
+    A source that fails writes nothing; the others are still analyzed, and the command ends
+    with an error naming the failed ones. A video that breaks off part-way is analyzed up to
+    the frame where decoding stopped, with a warning naming it. Ctrl-C keeps the rows so far
+    in <name>.csv.partial (named in the message).
+    """
     from fer_models import load
-    from fer_temporal import Smoother, analyze_to_files, frame_count, unique_stems
+    from fer_temporal import Smoother, unique_stems
 
     classifier = load(model_ref)
+    options = {"detector": detector, "fps": fps, "stride": stride, "batch_size": batch_size,
+               "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,
+               "redetect_every": redetect_every}
+    Smoother(smoothing, alpha, window)  # a bad setting fails once, before any source
+    failed: list[tuple[str, FerError]] = []
     for source, name in zip(sources, unique_stems(sources), strict=True):
-        disable = None if progress is None else not progress  # None: only on a terminal
+        try:
+            result = _analyze_one(source, name, classifier, out, progress,
+                                  (smoothing, alpha, window), options)
+        except DataError as exc:  # this source's problem (a config or plugin error stops the command)
+            if len(sources) == 1:
+                raise
+            click.echo(f"skipped: {exc}", err=True)
+            failed.append((source, exc))
+            continue
+        _report(source, result, realtime)
+    if len(failed) == 1:
+        raise DataError(f"{failed[0][1]}; the other {len(sources) - 1} source(s) were analyzed")
+    if failed:
+        raise DataError(f"{len(failed)} of {len(sources)} sources failed, each named above "
+                        f"({', '.join(source for source, _exc in failed)})")
+
+
+def _analyze_one(source: str, name: str, classifier: Any, out: Path, progress: bool | None,
+                 smoothing: tuple[str, float, int], options: dict[str, Any]) -> dict[str, Any]:
+    """One source to files, with a progress bar; every failure a FerError naming the source."""
+    from tqdm.auto import tqdm
+
+    from fer_temporal import Smoother, SourceWarning, analyze_to_files, frame_count
+
+    disable = None if progress is None else not progress  # None: only on a terminal
+    try:
         with tqdm(total=frame_count(source), desc=Path(source).name, unit="frame", disable=disable,
-                  dynamic_ncols=True) as bar:
+                  dynamic_ncols=True) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SourceWarning)  # reported below, from the header
+
             def advance(frame, rows, bar=bar):  # frames read so far, sampled or not
                 bar.update(frame.index + 1 - bar.n)
 
-            result = analyze_to_files(
-                source, classifier, out, name=name, detector=detector, fps=fps, stride=stride,
-                batch_size=batch_size, realtime=realtime, smoother=Smoother(smoothing, alpha, window),
-                min_length=min_length, plot=plot, video=video, on_frame=advance,
-                redetect_every=redetect_every)
+            result = analyze_to_files(source, classifier, out, name=name, smoother=Smoother(*smoothing),
+                                      on_frame=advance, **options)
             bar.update(result["header"]["frames_read"] - bar.n)
-        h = result["header"]
-        dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
-        click.echo(f"{source}: {h['frames_processed']} of {h['frames_read']} frames analyzed{dropped}, "
-                   f"{h['faces']} faces in {h['tracks']} track(s)")
-        for track in result["summary"]:
-            segs = [s for s in result["segments"] if s["track_id"] == track["track_id"]]
-            path = " -> ".join(s["emotion"] for s in segs)
-            click.echo(f"  track {track['track_id']}: dominant {track['dominant']} "
-                       f"({track['share'][track['dominant']]:.0%} of its frames), volatility "
-                       f"{track['volatility']:.3f}; segments: {path}")
-        click.echo("  wrote " + ", ".join(str(p) for p in result["paths"].values()))
+    except KeyboardInterrupt as exc:
+        kept = [str(p) for p in getattr(exc, "partial_files", [])]
+        where = f"; the rows so far are kept in {', '.join(kept)}" if kept else "; nothing was written"
+        raise click.ClickException(f"interrupted while analyzing {source}{where}") from None
+    except OSError as exc:  # the output folder: not writable, a file, full...
+        raise DataError(f"{exc.filename or out}: cannot write the outputs of {source}: "
+                        f"{exc.strerror or exc}") from None
+    for message in result["header"].get("warnings", []):
+        click.echo(f"warning: {message}", err=True)
+    return result
+
+
+def _report(source: str, result: dict[str, Any], realtime: bool) -> None:
+    h = result["header"]
+    dropped = f", {h['frames_dropped']} dropped to keep up" if realtime else ""
+    click.echo(f"{source}: {h['frames_processed']} of {h['frames_read']} frames analyzed{dropped}, "
+               f"{h['faces']} faces in {h['tracks']} track(s)")
+    for track in result["summary"]:
+        segs = [s for s in result["segments"] if s["track_id"] == track["track_id"]]
+        path = " -> ".join(s["emotion"] for s in segs)
+        click.echo(f"  track {track['track_id']}: dominant {track['dominant']} "
+                   f"({track['share'][track['dominant']]:.0%} of its frames), volatility "
+                   f"{track['volatility']:.3f}; segments: {path}")
+    click.echo("  wrote " + ", ".join(str(p) for p in result["paths"].values()))
