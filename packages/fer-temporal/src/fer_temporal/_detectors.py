@@ -54,8 +54,9 @@ class HaarDetector:
         try:
             import cv2
         except ImportError:
-            raise ConfigError("face detector 'haar' needs OpenCV: pip install 'fer-temporal[haar]' "
-                              "(opencv-python-headless<5; the 5.x wheels ship no cascades)") from None
+            raise ConfigError("face detector 'haar' needs OpenCV, a dependency of fer-temporal that is "
+                              "missing here: pip install 'opencv-python-headless>=4.8,<5' "
+                              "(the 5.x wheels ship no cascades)") from None
         path = cv2.data.haarcascades + self.cascade
         self._cv2 = cv2
         self._model = cv2.CascadeClassifier(path)
