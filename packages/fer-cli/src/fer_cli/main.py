@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
 import click
 
 from fer_cli.commands import BUILTIN_COMMANDS
 from fer_core import __version__, plugins
-from fer_core.errors import FerError
+from fer_core.errors import FerError, FerWarning
+
+_show_warning = warnings.showwarning
+
+
+def _show_fer_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    """The toolkit's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, FerWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_fer_warning
 
 
 class FerGroup(click.Group):
