@@ -32,13 +32,14 @@ BAD = {
                              ["[stages.1] loss = 'focall' is not registered (stage 'two'); allowed values: ",
                               "focal"]),
     "model option": ({"model": {"backbone": "small_cnn", "options": {"widht": 3}}},
-                     ["[model] options: backbone 'small_cnn' (plugin 'fer_models', fer-models): unknown option "
-                      "'widht'; allowed options: ", "widths"]),
+                     ["[model] options: backbone 'small_cnn' (plugin 'fer_models', fer-models): "
+                      "unknown option 'widht'; allowed options: ", "widths"]),
     "stage option": ({"stages": TWO_STAGES},
-                     ["[stages.1] loss_options (stage 'main'): loss 'focal' (plugin 'fer_models', fer-models): "
-                      "unknown option 'gama'; allowed options: ", "gamma"]),
+                     ["[stages.1] loss_options (stage 'main'): loss 'focal' (plugin 'fer_models', "
+                      "fer-models): unknown option 'gama'; allowed options: ", "gamma"]),
     "option set by the toolkit": ({"model": {"options": {"num_classes": 3}}},
-                                  ["[model] options: backbone 'small_cnn'", "'num_classes' is set by the toolkit"]),
+                                  ["[model] options: backbone 'small_cnn'",
+                                   "'num_classes' is set by the toolkit"]),
     "soft labels without FER+": ({"train": {"soft_labels": True}},
                                  ["[train] soft_labels = true needs [data] labels = 'ferplus-distribution' "
                                   "(stage 'train'); [data] labels is 'fer2013'"]),

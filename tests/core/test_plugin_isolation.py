@@ -65,7 +65,8 @@ def _backbones(name: str, **factories) -> types.ModuleType:
 
 
 def _linear(num_classes=7, in_chans=1, hidden=4):
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(hidden), torch.nn.Linear(hidden, num_classes))
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(hidden),
+                               torch.nn.Linear(hidden, num_classes))
 
 
 def _misspelled(register):

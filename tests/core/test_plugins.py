@@ -132,7 +132,7 @@ def test_plugin_that_fails_to_import_is_reported(monkeypatch):
         return eps
 
     monkeypatch.setattr(metadata, "entry_points", with_broken)
-    with pytest.warns(PluginWarning, match="plugin 'broken' .* skipped: failed to import: ModuleNotFoundError"):
+    with pytest.warns(PluginWarning, match="plugin 'broken' .* skipped: failed to import: ModuleNotFound"):
         ps = plugins.PluginSet.load(allow=["fer_models", "broken"])
     info = {i.name: i for i in ps.info()}
     assert "ModuleNotFoundError" in info["broken"].error

@@ -12,11 +12,10 @@ already checks.
 >>> from fer_core.plugins import PluginSet
 >>> cfg = ExperimentConfig.from_dict({"data": {"path": "x.csv"}, "train": {"strategy": "nope"}})
 >>> try:
-...     validate_config(cfg, PluginSet.from_plugins({}))
+...     validate_config(cfg, PluginSet.load(allow=["fer_models"]))
 ... except ConfigError as exc:
-...     print(str(exc).replace("; ", ";\n"))
-config: [train] strategy = 'nope' is not registered (stage 'train');
-allowed values: none (is fer-models installed?)
+...     print(exc)
+config: [train] strategy = 'nope' is not registered (stage 'train'); allowed values: adaptive, ...
 """
 
 from __future__ import annotations
