@@ -58,7 +58,8 @@ class Registered:
     @property
     def label(self) -> str:
         """``backbone 'x' (plugin 'p', dist)``: how errors name it."""
-        return f"{self.kind.replace('_', ' ')} {self.name!r} (plugin {self.plugin!r}, {self.distribution})"
+        owner = f"plugin {self.plugin!r}" + (f", {self.distribution}" if self.distribution != "-" else "")
+        return f"{self.kind.replace('_', ' ')} {self.name!r} ({owner})"
 
     def _exclude(self) -> tuple[str, ...]:
         return BACKBONE_ARGS if self.kind == "backbone" else ()
