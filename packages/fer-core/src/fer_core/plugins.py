@@ -184,6 +184,9 @@ class PluginSet:
             register_checked(pm, plugin, info)
         for name, plugin in dict(extra).items():
             info = PluginInfo(name, module=getattr(plugin, "__name__", type(plugin).__name__))
+            if name in infos:
+                skip(info, f"the plugin name {name!r} is taken by {infos[name].distribution}")
+                continue
             infos[name] = info
             register_checked(pm, plugin, info)
         return cls(pm, infos)
