@@ -156,3 +156,13 @@ def test_bad_config_fails_before_the_data_and_makes_no_folder(monkeypatch, tmp_p
     assert "no-such-data" not in result.output  # the data was never read
     assert "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "train"])
+def test_missing_init_is_reported_before_the_data(tmp_path, command):
+    cfg = _toml(tmp_path, tmp_path / "no-such-data.csv")
+    result = CliRunner().invoke(cli, [command, str(cfg), "--init", str(tmp_path / "gone.pt"),
+                                      "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 1, result.output
+    assert f"Error: {cfg}: --init {tmp_path / 'gone.pt'}: no such run folder, checkpoint" in result.output
+    assert "no-such-data" not in result.output and not (tmp_path / "runs").exists()
