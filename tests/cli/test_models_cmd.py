@@ -63,7 +63,8 @@ def test_a_backbone_that_fails_is_a_row_not_a_crash(monkeypatch):
     assert result.exit_code == 0, result.output
     row = _rows(result.output)["needs_224"]
     assert row[1] == "broken_plugin" and row[3] == "-"
-    assert "Only takes 224x224 input (not built at 1x48x48: RuntimeError" in row[-1]
+    assert ("Only takes 224x224 input (not built at 1x48x48: PluginError: backbone 'needs_224' (plugin "
+            "'broken_plugin'): its model fails on a dummy batch [2, 1, 48, 48]: RuntimeError") in row[-1]
 
 
 def _fake_run(root, name, backbone, accuracy, status="completed", options=None, crop=None, tta="none"):

@@ -51,7 +51,9 @@ def test_bad_config_is_one_clear_line(tmp_path, fer2013_slice):
     cfg = _config(tmp_path, fer2013_slice, strategy="'adaptiv'")
     result = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 1
-    assert "Error: config: [train] strategy = 'adaptiv' is not registered" in result.output
+    assert f"Error: {cfg}: [train] strategy = 'adaptiv' is not registered (stage 'train')" in result.output
+    assert "Training (train)" not in result.output  # reported before the data loads
+    assert not (tmp_path / "runs").exists()
     assert "Traceback" not in result.output
 
 

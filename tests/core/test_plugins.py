@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from fer_core import PluginError, hookimpl, plugins
+from fer_core.errors import PluginWarning
 
 
 def _module(name: str, **hooks) -> types.ModuleType:
@@ -49,32 +50,49 @@ def test_allow_list_accepts_distribution_names():
     assert [i.name for i in ps.info()] == ["fer_models"]
 
 
-def test_same_name_from_two_plugins_names_both():
+def test_same_name_from_two_plugins_is_dropped_from_both_and_named():
     ps = plugins.PluginSet.from_plugins(
-        {"first": _backbone_plugin("first", "dup"), "second": _backbone_plugin("second", "dup")}
+        {"first": _backbone_plugin("first", "dup"), "second": _backbone_plugin("second", "dup"),
+         "other": _backbone_plugin("other", "fine")}
     )
+    with pytest.warns(PluginWarning, match="backbone 'dup' is registered twice") as record:
+        assert set(ps.backbones()) == {"fine"}  # the clash does not take the other names down
+    assert len(record) == 1
     with pytest.raises(PluginError) as err:
-        ps.backbones()
-    assert "backbone 'dup' is registered twice" in str(err.value)
+        ps.get("backbone", "dup")
+    assert "'dup' was registered twice" in str(err.value)
     assert "'first'" in str(err.value) and "'second'" in str(err.value)
 
 
-def test_misspelled_hook_fails_loudly():
-    def register_backbone(register):  # missing "s"
-        pass
+def test_misspelled_hook_skips_that_plugin_only():
+    def register_backbonee(register):  # one "e" too many
+        register("never", lambda num_classes=7, in_chans=1: torch.nn.Linear(1, 1))
 
-    with pytest.raises(Exception, match="register_backbone"):
-        plugins.PluginSet.from_plugins({"typo": _module("typo", register_backbone=register_backbone)})
+    with pytest.warns(PluginWarning, match=r"plugin 'typo' \(module typo\) skipped: unknown hook "
+                                           r"'register_backbonee' \(did you mean 'register_backbones'\?\)"):
+        ps = plugins.PluginSet.from_plugins({"typo": _module("typo", register_backbonee=register_backbonee),
+                                             "good": _backbone_plugin("good", "fine")})
+    assert set(ps.backbones()) == {"fine"}
+    info = {i.name: i for i in ps.info()}
+    assert "unknown hook 'register_backbonee'" in info["typo"].error and info["good"].error is None
 
 
-def test_registry_hook_that_raises_is_named():
+def test_registry_hook_that_raises_is_named_and_dropped():
     def register_losses(register):
+        register("half", lambda: None)
         raise RuntimeError("boom")
 
-    ps = plugins.PluginSet.from_plugins({"broken": _module("broken", register_losses=register_losses)})
+    def register_backbones(register):
+        register("kept", lambda num_classes=7, in_chans=1: torch.nn.Linear(1, num_classes))
+
+    mod = _module("broken", register_losses=register_losses, register_backbones=register_backbones)
+    ps = plugins.PluginSet.from_plugins({"broken": mod})
     msg = r"plugin 'broken' .* raised in hook register_losses: RuntimeError: boom"
-    with pytest.raises(PluginError, match=msg):
-        ps.losses()
+    with pytest.warns(PluginWarning, match=msg):
+        assert ps.losses() == {}  # nothing half-registered survives
+    assert "kept" in ps.backbones()  # its other hooks still count
+    with pytest.raises(PluginError, match=r"no loss named 'half'; registered: none; failed plugins: .*boom"):
+        ps.get("loss", "half")
 
 
 def test_lifecycle_hook_that_raises_is_named():
@@ -114,7 +132,8 @@ def test_plugin_that_fails_to_import_is_reported(monkeypatch):
         return eps
 
     monkeypatch.setattr(metadata, "entry_points", with_broken)
-    ps = plugins.PluginSet.load(allow=["fer_models", "broken"])
+    with pytest.warns(PluginWarning, match="plugin 'broken' .* skipped: failed to import: ModuleNotFound"):
+        ps = plugins.PluginSet.load(allow=["fer_models", "broken"])
     info = {i.name: i for i in ps.info()}
     assert "ModuleNotFoundError" in info["broken"].error
     assert "small_cnn" in ps.backbones()  # the broken plugin does not break the others

@@ -105,7 +105,7 @@ def test_error_hook_fires_and_error_propagates(synthetic_dataset):
 
 def test_unregistered_names_in_config_are_config_errors(synthetic_dataset):
     cfg = _config(strategy="adaptive_typo")
-    msg = r"\[train\] strategy = 'adaptive_typo' is not registered; allowed values: .*uniform"
+    msg = r"\[train\] strategy = 'adaptive_typo' is not registered \(stage 'train'\); allowed values: .*unif"
     with pytest.raises(ConfigError, match=msg):
         Trainer(cfg, dataset=synthetic_dataset)
 

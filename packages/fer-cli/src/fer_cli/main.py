@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from fer_cli.commands import BUILTIN_COMMANDS
 from fer_core import __version__, plugins
-from fer_core.errors import FerError
+from fer_core.errors import FerError, FerWarning
+
+
+@contextlib.contextmanager
+def fer_warnings_as_lines() -> Iterator[None]:
+    """Inside: the toolkit's own warnings print as one ``warning: ...`` line on stderr, others as usual."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, FerWarning):
+                click.echo(f"warning: {message}", err=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 class FerGroup(click.Group):
@@ -16,7 +37,8 @@ class FerGroup(click.Group):
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            with fer_warnings_as_lines():
+                return super().invoke(ctx)
         except FerError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -33,7 +55,8 @@ for command in BUILTIN_COMMANDS:
 
 def _add_plugin_commands() -> None:
     try:
-        plugins.get_plugins().register_commands(cli)
+        with fer_warnings_as_lines():
+            plugins.get_plugins().register_commands(cli)
     except FerError as exc:  # a broken plugin must not take the built-in commands down
         click.echo(f"warning: plugin commands not loaded: {exc}", err=True)
 

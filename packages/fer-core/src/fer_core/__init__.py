@@ -2,7 +2,7 @@
 
 from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
-from fer_core.errors import ConfigError, DataError, FerError, PluginError
+from fer_core.errors import ConfigError, DataError, FerError, PluginError, PluginWarning
 from fer_core.hookspecs import hookimpl
 from fer_core.sampling import EpochContext, SamplerStrategy
 
@@ -14,6 +14,7 @@ __all__ = [
     "EpochContext",
     "FerError",
     "PluginError",
+    "PluginWarning",
     "SamplerStrategy",
     "__version__",
     "class_index",

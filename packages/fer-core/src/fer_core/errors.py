@@ -21,3 +21,21 @@ class ConfigError(FerError, ValueError):
 
 class PluginError(FerError):
     """A plugin failed to load, registered a clashing name, or raised inside a hook."""
+
+
+class FerWarning(UserWarning):
+    """Base class of the toolkit's warnings (the CLI prints each as one ``warning:`` line)."""
+
+
+class PluginWarning(FerWarning):
+    """A plugin was skipped (failed to import or validate) or some of its registrations dropped."""
+
+
+DEBUG_ENV = "FER_DEBUG"
+
+
+def debug_enabled() -> bool:
+    """``FER_DEBUG=1``: show the traceback of a plugin's own bug instead of one line."""
+    import os
+
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0", "false", "no")

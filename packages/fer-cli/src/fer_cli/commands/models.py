@@ -40,12 +40,13 @@ def _cost(registered: Any, options: dict[str, Any], size: int) -> dict[str, Any]
     error = ""
     for fast in (True, False):
         try:
+            kwargs = {"num_classes": 7, "in_chans": 1, **options}
             if fast:
                 with torch.device("meta"):
-                    model = registered.build(num_classes=7, in_chans=1, **options)
+                    model = registered.build_with(kwargs, input_size=size)
                 model = model.to_empty(device="cpu")
             else:
-                model = registered.build(num_classes=7, in_chans=1, **options)
+                model = registered.build_with(kwargs, input_size=size)
             out = count_flops(model, (1, size, size))
         except Exception as exc:  # a backbone that cannot be built or run is a row, not a crash
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -25,11 +25,14 @@ def run(config_path: Path, max_steps: int | None, epochs: int | None, subset_per
         init_from: Path | None, seed: int | None, threads: int | None, smoke: bool,
         out: Path | None, progress: bool | None) -> None:
     """Load the data, print its report, then train and evaluate every stage of CONFIG."""
+    from fer_core.config_validation import validate_config
     from fer_core.data import data_report, format_report
     from fer_core.training import format_result, load_experiment_data, run_experiment
 
     cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs,
                       subset_per_class=subset_per_class, seed=seed, threads=threads)
+    # names and options against the plugins, before the data loads or a folder is made
+    validate_config(cfg, source=str(config_path), init_from=init_from)
     dataset = load_experiment_data(cfg)
     click.echo(format_report(data_report(dataset)))
     click.echo("")

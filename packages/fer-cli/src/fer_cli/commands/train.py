@@ -26,6 +26,7 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
           max_steps: int | None, epochs: int | None, seed: int | None, threads: int | None,
           smoke: bool, out: Path | None, progress: bool | None) -> None:
     """Train one stage of CONFIG, or --resume a run where it stopped."""
+    from fer_core.config_validation import validate_config
     from fer_core.training import Trainer, format_result, resume_trainer
 
     if resume_ref is not None:
@@ -42,6 +43,8 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
         if stage is not None and stage not in stages:
             raise click.BadParameter(f"no stage {stage!r}; stages: {', '.join(stages)}", param_hint="--stage")
         chosen = stages[stage] if stage else next(iter(stages.values()))
+        # names and options against the plugins, before the data loads or a folder is made
+        validate_config(cfg, stages=[chosen], source=str(config_path), init_from=init_from)
         trainer = Trainer(cfg, stage=chosen, log=click.echo, run_root=out or cfg.output.dir,
                           init_from=init_from, progress=progress)
     trainer.log(f"run folder: {trainer.run.path if trainer.run else '-'}")  # rank 0 only under DDP

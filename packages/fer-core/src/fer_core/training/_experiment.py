@@ -7,6 +7,7 @@ stage's own hyperparameters); its ``run.json`` names that parent and the checkpo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.config import ExperimentConfig
+from fer_core.config_validation import validate_config
 from fer_core.data import FerDataset, load_dataset
 from fer_core.errors import FerError
-from fer_core.plugins import PluginSet
+from fer_core.plugins import PluginSet, get_plugins
 from fer_core.training._checkpoint import CheckpointError, atomic_write_text, load_checkpoint, sha256_file
 from fer_core.training._runs import RUN_FILE, RunDir
 from fer_core.training._trainer import Trainer, TrainResult
@@ -56,10 +58,31 @@ def run_experiment(
     progress: bool | None = None,
     init_from: Path | None = None,
 ) -> tuple[Path, list[TrainResult]]:
-    """Run every stage of ``cfg``; returns the experiment folder and each stage's result."""
+    """Run every stage of ``cfg``; returns the experiment folder and each stage's result.
+
+    The config is checked against the plugins first (:func:`~fer_core.config_validation.validate_config`):
+    a bad name or option raises before any data loads or folder is made. A stage that fails
+    before it made its run folder (an unusable ``init_from``, say) leaves no empty folder behind.
+    """
+    plugins = plugins if plugins is not None else get_plugins()
+    validate_config(cfg, plugins, data_from_config=dataset is None, init_from=init_from)
     dataset = dataset if dataset is not None else load_experiment_data(cfg)
     root = Path(out_root if out_root is not None else cfg.output.dir)
+    made_root = not root.exists()
     exp_dir = _new_folder(root, f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        return exp_dir, _run_stages(cfg, exp_dir, plugins=plugins, dataset=dataset, log=log,
+                                    progress=progress, init_from=init_from)
+    except BaseException:
+        _remove_if_empty(exp_dir)
+        if made_root:
+            _remove_if_empty(root)
+        raise
+
+
+def _run_stages(cfg: ExperimentConfig, exp_dir: Path, *, plugins: PluginSet, dataset: FerDataset,
+                log: Callable[[str], None], progress: bool | None,
+                init_from: Path | None) -> list[TrainResult]:
     stages = cfg.resolved_stages()
     record: dict[str, Any] = {"name": cfg.name, "stages": [], "config": cfg.to_json_dict()}
     results: list[TrainResult] = []
@@ -76,7 +99,13 @@ def run_experiment(
         if trainer.run is not None:
             start = trainer.run.checkpoints / "best.pt"
             parent = {"run": str(trainer.run.path)}
-    return exp_dir, results
+    return results
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove ``path`` if nothing was written into it (a failure before the first stage's run folder)."""
+    with contextlib.suppress(OSError):  # not empty (a stage ran) or already gone
+        path.rmdir()
 
 
 def _new_folder(root: Path, name: str) -> Path:

@@ -23,10 +23,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from fer_core.classes import CLASSES, NUM_CLASSES
-from fer_core.config import ExperimentConfig, Stage, check_choice
+from fer_core.config import ExperimentConfig, Stage
+from fer_core.config_validation import validate_config
 from fer_core.data import FerDataset, Split, load_dataset
 from fer_core.errors import FerError
-from fer_core.plugins import PluginSet, get_plugins
+from fer_core.plugins import DEFAULT_INPUT_SIZE, PluginSet, get_plugins
 from fer_core.sampling import EpochContext, draw_epoch, example_weights
 from fer_core.training._augment import BatchAugment, single_threaded
 from fer_core.training._checkpoint import (
@@ -130,9 +131,8 @@ class Trainer:
         self.control = TrainerControl()
         self._skip_group = False  # a non-finite loss in this accumulation group (on_nonfinite_loss = "skip")
         self.skipped_steps = 0
-        check_choice(config.model.backbone, list(self.plugins.backbones()), "[model] backbone")
-        check_choice(tc.strategy, list(self.plugins.sampler_strategies()), "[train] strategy")
-        check_choice(tc.loss, list(self.plugins.losses()), "[train] loss")
+        # every name and option checked against the plugins before any data loads
+        validate_config(config, self.plugins, stages=[self.stage], data_from_config=dataset is None)
         if config.threads:
             torch.set_num_threads(config.threads)
         self.device = resolve_device(config.device)
@@ -159,7 +159,8 @@ class Trainer:
         backbone = self.plugins.get("backbone", config.model.backbone)
         options = (trained_options(config.model.options, backbone.factory) if weights_follow
                    else config.model.options)
-        self.model = backbone.build(num_classes=NUM_CLASSES, in_chans=1, **options)
+        self.model = backbone.build_with({"num_classes": NUM_CLASSES, "in_chans": 1, **options},
+                                         input_size=tc.augment.crop_size or DEFAULT_INPUT_SIZE)
         self.parent = parent
         if init_from is not None:
             weights, sha = model_weights_from(Path(init_from))
