@@ -12,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from fer_cli.main import cli
+from fer_core import __version__
 
 
 def test_plugins_lists_builtins_and_the_example_plugin(monkeypatch):
     monkeypatch.setenv("FER_LOAD_PLUGINS", "fer_models,fer_plugin_example")
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0, result.output
-    assert "fer_models  (fer-models 0.1.0, fer_models.plugin)" in result.output
+    assert f"fer_models  (fer-models {__version__}, fer_models.plugin)" in result.output
     assert "fer_plugin_example  (fer-plugin-example 0.1.0, fer_plugin_example)" in result.output
     assert "sampler_strategy: sqrt_inverse" in result.output
     assert "backbone: tiny_mlp" in result.output
