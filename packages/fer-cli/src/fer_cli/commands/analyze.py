@@ -7,12 +7,15 @@ from pathlib import Path
 import click
 
 from fer_cli._options import progress_option
+from fer_cli._outputs import ensure_writable_dir
 
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model_ref", default="default", show_default=True,
-              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json.")
+              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json. "
+                   "A bare name is a shipped model even if a folder of that name is here: write "
+                   "./NAME for the folder.")
 @click.option("--detector", default="haar", show_default=True,
               help="A registered face detector: haar, full_frame (inputs already face crops), a plugin's.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("timelines"), show_default=True,
@@ -51,6 +54,7 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     from fer_models import load
     from fer_temporal import Smoother, analyze_to_files, frame_count, unique_stems
 
+    ensure_writable_dir(out)
     classifier = load(model_ref)
     for source, name in zip(sources, unique_stems(sources), strict=True):
         disable = None if progress is None else not progress  # None: only on a terminal
