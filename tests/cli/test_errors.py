@@ -268,3 +268,20 @@ def test_predict_takes_the_still_images_analyze_takes(kit, workdir, tmp_path):
                    watch=tmp_path)
     _fails_cleanly(["predict", gif, "--model", kit["model"]], str(gif), "not a still image", "fercli analyze",
                    watch=tmp_path)
+
+
+def test_a_disk_that_fails_mid_write_is_one_line_and_leaves_no_temp_file(kit, workdir, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from fer_core.training import _checkpoint
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(_checkpoint.os, "replace", full)
+    out = workdir / "p.csv"
+    last = _fails_cleanly(["predict", kit["face"], "--model", kit["model"], "--out", out],
+                          "No space left on device", str(out), watch=tmp_path)
+    assert last == f"Error: No space left on device ({out})"
+    assert os.listdir(workdir) == []

@@ -125,7 +125,7 @@ class Ensemble:
             actual = sha256_file(weights) if expected and weights.is_file() else expected
             if actual != expected:
                 raise ConfigError(f"{path}: member {i} ({weights}) has changed since the ensemble was made "
-                                  f"(sha256 {actual} != recorded {expected})")
+                                  f"(sha256 differs: {actual} != recorded {expected})")
             members.append(load(ref, device=device, backend=backend, tta=entry.get("tta"), plugins=plugins))
             refs.append(str(ref))
         return cls(members, spec.get("weights"), spec.get("method", "weighted"), spec.get("k", RRF_K), refs,
