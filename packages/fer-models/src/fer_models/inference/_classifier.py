@@ -122,9 +122,9 @@ class Classifier:
 def check_finite(probs: np.ndarray, source: str, names: Sequence[str] | None = None) -> None:
     """Raise :class:`~fer_core.errors.NonFiniteOutputError` when any row of ``probs`` holds NaN or
     infinity, naming the first such face (``names[i]``, e.g. its file, else its index) and ``source``."""
-    bad = np.flatnonzero(~np.isfinite(probs).all(axis=tuple(range(1, probs.ndim)))) if probs.size else []
-    if len(bad) == 0:
+    if probs.size == 0 or np.isfinite(probs).all():
         return
+    bad = np.flatnonzero(~np.isfinite(probs.reshape(len(probs), -1)).all(axis=1))
     first = names[bad[0]] if names is not None else f"face {bad[0]}"
     more = f" and {len(bad) - 1} more face(s)" if len(bad) > 1 else ""
     raise NonFiniteOutputError(f"model {source} gave NaN or infinite probabilities, not a label, "
