@@ -53,6 +53,8 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
     """Classify face IMAGES (files or folders of face crops, any size, gray or color).
 
     Each image is taken as one face: crop faces first, or use `fercli analyze` for photos and videos.
+    Images are .bmp, .jpeg, .jpg, .png, .tif, .tiff or .webp, as for `fercli analyze` (which reads
+    a GIF as a video).
     """
     import numpy as np
 
