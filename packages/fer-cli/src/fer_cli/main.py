@@ -33,7 +33,8 @@ def fer_warnings_as_lines() -> Iterator[None]:
 
 
 class FerGroup(click.Group):
-    """A click group that turns the toolkit's own errors into one clear line, no traceback."""
+    """A click group that turns the toolkit's own errors, and the operating system's (a full disk,
+    a file that cannot be written), into one clear line, no traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -41,6 +42,11 @@ class FerGroup(click.Group):
                 return super().invoke(ctx)
         except FerError as exc:
             raise click.ClickException(str(exc)) from exc
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # the disk, not the code: a full disk, a read-only mount, a lost mount
+            where = exc.filename if exc.filename is not None else "?"
+            raise click.ClickException(f"{exc.strerror or type(exc).__name__} ({where})") from exc
 
 
 @click.group(cls=FerGroup)

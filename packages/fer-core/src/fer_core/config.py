@@ -191,7 +191,14 @@ class ExperimentConfig(_Section):
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: a folder, not a config file (give a .toml file)") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file (a config is TOML text in UTF-8)") from None
+        except OSError as exc:  # PermissionError, a broken link, a device...
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(f"{path}: cannot read the config file ({reason})") from None
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         cfg = cls.from_dict(raw, source=str(path))
         base = path.resolve().parent

@@ -23,6 +23,18 @@ class PluginError(FerError):
     """A plugin failed to load, registered a clashing name, or raised inside a hook."""
 
 
+class NonFiniteOutputError(FerError):
+    """A model gave NaN or infinite outputs: never turned into a label.
+
+    ``rows`` are the indices (in the batch given) of the faces concerned, so a caller can name
+    its own inputs (files, frames).
+    """
+
+    def __init__(self, message: str, rows: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.rows = list(rows or [])
+
+
 class FerWarning(UserWarning):
     """Base class of the toolkit's warnings (the CLI prints each as one ``warning:`` line)."""
 

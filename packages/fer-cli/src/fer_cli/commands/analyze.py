@@ -9,13 +9,16 @@ from typing import Any
 import click
 
 from fer_cli._options import progress_option
+from fer_cli._outputs import ensure_writable_dir
 from fer_core.errors import DataError, FerError
 
 
 @click.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model_ref", default="default", show_default=True,
-              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json.")
+              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json. "
+                   "A bare name is a shipped model even if a folder of that name is here: write "
+                   "./NAME for the folder.")
 @click.option("--detector", default="haar", show_default=True,
               help="A registered face detector: haar, full_frame (inputs already face crops), a plugin's.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("timelines"), show_default=True,
@@ -57,6 +60,7 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     from fer_models import load
     from fer_temporal import Smoother, unique_stems
 
+    ensure_writable_dir(out)
     classifier = load(model_ref)
     options = {"detector": detector, "fps": fps, "stride": stride, "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,

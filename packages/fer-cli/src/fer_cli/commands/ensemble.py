@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fer_cli._outputs import ensure_writable_dir
+
 
 @click.command()
 @click.argument("members", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
@@ -33,6 +35,7 @@ def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step:
 
     if len(members) < 2:
         raise FerError("an ensemble needs at least two members")
+    ensure_writable_dir(out)
     classifiers = [load(m) for m in members]
     if data_path is None:
         cfg = run_config(members[0]) if members[0].is_dir() else None

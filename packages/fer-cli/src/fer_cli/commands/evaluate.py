@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fer_cli._outputs import ensure_writable_file
+
 
 @click.command()
 @click.argument("model_ref", metavar="MODEL", type=click.Path(path_type=Path))
@@ -25,6 +27,7 @@ def evaluate(model_ref: Path, data_path: Path | None, tta: str | None, batch_siz
     from fer_core.errors import FerError
     from fer_core.training import (
         PROTOCOL,
+        atomic_write_text,
         load_trained_model,
         per_class_table,
         resolve_device,
@@ -34,6 +37,8 @@ def evaluate(model_ref: Path, data_path: Path | None, tta: str | None, batch_siz
         evaluate as evaluate_model,
     )
 
+    if json_out is not None:
+        ensure_writable_file(json_out, "--json")
     model, wcfg = load_trained_model(model_ref)
     cfg = run_config(model_ref) if model_ref.is_dir() else None
     if data_path is None:
@@ -61,4 +66,5 @@ def evaluate(model_ref: Path, data_path: Path | None, tta: str | None, batch_siz
         results[name] = m
         click.echo(per_class_table(m, name) + "\n")
     if json_out is not None:
-        json_out.write_text(json.dumps({"protocol": PROTOCOL, "tta": tta, **results}, indent=2))
+        text = json.dumps({"protocol": PROTOCOL, "tta": tta, **results}, indent=2) + "\n"
+        atomic_write_text(json_out, text)

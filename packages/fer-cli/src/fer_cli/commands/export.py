@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fer_cli._outputs import ensure_writable_file
+
 
 @click.command()
 @click.argument("model_ref", metavar="MODEL")
@@ -17,7 +19,11 @@ import click
               help="Quantize to int8, activation ranges calibrated on faces of DATA (a FER2013 CSV or "
                    "image folder; its training split if it has one).")
 def export(model_ref: str, out: Path, check: bool, calibration: Path | None) -> None:
-    """Export MODEL (shipped name, run folder, .safetensors or checkpoint) to OUT (.onnx, + .json)."""
+    """Export MODEL (shipped name, run folder, .safetensors or checkpoint) to OUT (.onnx, + .json).
+
+    A bare name such as `default` is a shipped model even when a folder of that name is here;
+    write `./default` for the folder.
+    """
     import numpy as np
 
     from fer_core.errors import ConfigError
@@ -25,6 +31,7 @@ def export(model_ref: str, out: Path, check: bool, calibration: Path | None) -> 
 
     if out.suffix.lower() != ".onnx":
         raise ConfigError(f"{out}: the output name must end in .onnx")
+    ensure_writable_file(out, "OUT")
     clf = load(model_ref)
     if not hasattr(clf, "export_onnx"):
         raise ConfigError(f"{model_ref}: an ensemble; export its members one by one")

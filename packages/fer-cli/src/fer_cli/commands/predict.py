@@ -7,21 +7,30 @@ from pathlib import Path
 
 import click
 
+from fer_cli._outputs import ensure_writable_file
+
 
 def image_files(refs: tuple[Path, ...]) -> list[Path]:
-    """Files as given, and the image files inside folders (sorted), in order."""
-    from fer_core.data import IMAGE_SUFFIXES
+    """Files as given, and the image files inside folders (sorted), in order.
+
+    Both take the still-image extensions of :data:`fer_core._images.IMAGE_EXTENSIONS` (those
+    ``fercli analyze`` reads as pictures; a GIF is a video there).
+    """
+    from fer_core._images import IMAGE_EXTENSIONS
     from fer_core.errors import DataError
 
-    suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+    suffixes = ", ".join(IMAGE_EXTENSIONS)
     files: list[Path] = []
     for ref in refs:
         if ref.is_dir():
-            inside = sorted(p for p in ref.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            inside = sorted(p for p in ref.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
             if not inside:
                 raise DataError(f"{ref}: no image files ({suffixes}) in this folder")
             files += inside
         elif ref.is_file():
+            if ref.suffix.lower() not in IMAGE_EXTENSIONS:
+                raise DataError(f"{ref}: not a still image ({suffixes}); for a GIF or a video use "
+                                f"fercli analyze")
             files.append(ref)
         else:
             raise DataError(f"{ref}: no such file or folder")
@@ -31,7 +40,9 @@ def image_files(refs: tuple[Path, ...]) -> list[Path]:
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model_ref", default="default", show_default=True,
-              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json.")
+              help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json. "
+                   "A bare name is a shipped model even if a folder of that name is here: write "
+                   "./NAME for the folder.")
 @click.option("--tta", type=click.Choice(["none", "flip", "tencrop"]), default=None,
               help="Test-time augmentation (default: what the model was selected with).")
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True)
@@ -42,17 +53,30 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
     """Classify face IMAGES (files or folders of face crops, any size, gray or color).
 
     Each image is taken as one face: crop faces first, or use `fercli analyze` for photos and videos.
+    Images are .bmp, .jpeg, .jpg, .png, .tif, .tiff or .webp, as for `fercli analyze` (which reads
+    a GIF as a video).
     """
     import numpy as np
 
     from fer_core.data import load_image
-    from fer_core.errors import ConfigError
+    from fer_core.errors import ConfigError, NonFiniteOutputError
     from fer_models import load
 
-    clf = load(model_ref, backend=backend, tta=tta)
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".json"):
+            raise ConfigError(f"--out {out}: expected a .csv or .json file name")
+        ensure_writable_file(out, "--out")
     files = image_files(images)
+    clf = load(model_ref, backend=backend, tta=tta)
     faces = np.stack([load_image(f, clf.size, resize=True) for f in files])
-    probs = clf.predict_proba(faces)
+    try:
+        probs = clf.predict_proba(faces)
+    except NonFiniteOutputError as exc:  # name the file, not the row
+        bad = [files[i] for i in exc.rows if i < len(files)]
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        where = f"{bad[0]}{more}" if bad else ", ".join(map(str, files))
+        raise NonFiniteOutputError(f"model {model_ref} gave NaN or infinite probabilities, not a label "
+                                   f"({where})", exc.rows) from None
     classes = list(clf.classes)
     rows = [{"file": str(f), "label": classes[int(p.argmax())], "probability": float(p.max()),
              **dict(zip(classes, map(float, p), strict=True))} for f, p in zip(files, probs, strict=True)]

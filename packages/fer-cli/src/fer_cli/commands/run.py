@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fer_cli._options import load_config, out_option, progress_option, seed_threads_options, smoke_option
+from fer_cli._outputs import ensure_writable_dir
 
 
 @click.command()
@@ -27,12 +28,15 @@ def run(config_path: Path, max_steps: int | None, epochs: int | None, subset_per
     """Load the data, print its report, then train and evaluate every stage of CONFIG."""
     from fer_core.config_validation import validate_config
     from fer_core.data import data_report, format_report
-    from fer_core.training import format_result, load_experiment_data, run_experiment
+    from fer_core.training import format_result, load_experiment_data, model_weights_from, run_experiment
 
     cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs,
                       subset_per_class=subset_per_class, seed=seed, threads=threads)
+    ensure_writable_dir(out if out is not None else cfg.output.dir)
     # names and options against the plugins, before the data loads or a folder is made
     validate_config(cfg, source=str(config_path), init_from=init_from)
+    if init_from is not None:  # read (and check) the weights before any folder is made
+        model_weights_from(init_from)
     dataset = load_experiment_data(cfg)
     click.echo(format_report(data_report(dataset)))
     click.echo("")

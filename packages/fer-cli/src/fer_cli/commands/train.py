@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fer_cli._options import load_config, out_option, progress_option, seed_threads_options, smoke_option
+from fer_cli._outputs import ensure_writable_dir
 
 
 @click.command()
@@ -27,7 +28,7 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
           smoke: bool, out: Path | None, progress: bool | None) -> None:
     """Train one stage of CONFIG, or --resume a run where it stopped."""
     from fer_core.config_validation import validate_config
-    from fer_core.training import Trainer, format_result, resume_trainer
+    from fer_core.training import Trainer, format_result, model_weights_from, resume_trainer
 
     if resume_ref is not None:
         if config_path is not None or init_from is not None or seed is not None:
@@ -39,6 +40,9 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
             raise click.UsageError("give a CONFIG, or --resume RUN_OR_CHECKPOINT")
         cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs, seed=seed,
                           threads=threads)
+        ensure_writable_dir(out if out is not None else cfg.output.dir)
+        if init_from is not None:  # read (and check) the weights before the data
+            model_weights_from(init_from)
         stages = {s.name: s for s in cfg.resolved_stages()}
         if stage is not None and stage not in stages:
             raise click.BadParameter(f"no stage {stage!r}; stages: {', '.join(stages)}", param_hint="--stage")

@@ -9,11 +9,12 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from fer_core._images import IMAGE_EXTENSIONS
 from fer_core.classes import class_index
 from fer_core.data._dataset import FerDataset
 from fer_core.errors import DataError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {*IMAGE_EXTENSIONS, ".gif"}  # the still images, and GIF faces (their first frame)
 #: Images larger than this many pixels are refused before decoding (decompression bombs).
 MAX_PIXELS = 64_000_000
 

@@ -8,10 +8,12 @@ from fer_core.training._checkpoint import (
     CheckpointError,
     atomic_write,
     atomic_write_text,
+    check_sha256,
     export_weights,
     load_checkpoint,
     load_weights,
     model_weights_from,
+    read_json_config,
     sha256_file,
 )
 from fer_core.training._device import resolve_device
@@ -52,6 +54,7 @@ __all__ = [
     "atomic_write_text",
     "build_optimizer",
     "build_schedule",
+    "check_sha256",
     "classification_metrics",
     "draw_epoch",
     "eval_views",
@@ -71,6 +74,7 @@ __all__ = [
     "per_class_table",
     "plot_confusion",
     "predict_proba",
+    "read_json_config",
     "resolve_device",
     "resolve_run",
     "resume_trainer",

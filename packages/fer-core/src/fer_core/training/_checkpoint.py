@@ -77,13 +77,41 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: not a loadable checkpoint (an empty file)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or "model" not in state:
+    except Exception as exc:  # unpickling errors come in many types; their text runs to many lines
+        raise CheckpointError(f"{path}: not a loadable checkpoint (damaged, truncated, not made by "
+                              f"torch.save, or holding code; {type(exc).__name__})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise CheckpointError(f"{path}: not a fer checkpoint (no model state)")
     return state
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's text, at most ``limit`` characters (library errors run long)."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_sha256(path: Path, expected: str | None, recorded_in: Path | str) -> None:
+    """Raise a :class:`CheckpointError` naming ``path`` and both hashes when its sha256 is not
+    ``expected`` (nothing to check when ``expected`` is empty)."""
+    if not expected:
+        return
+    actual = sha256_file(path)
+    if actual != expected:
+        raise CheckpointError(f"{path} does not match its {Path(recorded_in).name} "
+                              f"(sha256 {actual} != recorded {expected})")
+
+
+def check_finite_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Raise a :class:`CheckpointError` naming the first tensor holding NaN (a model that can only
+    output NaN; infinities may be meant, e.g. masks, and are caught on the outputs)."""
+    for name, tensor in tensors.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and torch.isnan(tensor).any():
+            raise CheckpointError(f"{path}: weights hold NaN (tensor {name})")
 
 
 def export_weights(state_dict: dict[str, torch.Tensor], folder: Path, config: dict[str, Any]) -> Path:
@@ -99,13 +127,28 @@ def export_weights(state_dict: dict[str, torch.Tensor], folder: Path, config: di
 def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Model weights and their JSON config from a ``.safetensors`` file (config beside it)."""
     path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such weights file")
     try:
         tensors = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:  # damaged or truncated
+        raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(exc)})") from None
     cfg_path = path.with_name(WEIGHTS_CONFIG) if path.name == WEIGHTS_NAME else path.with_suffix(".json")
-    config = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    config = read_json_config(cfg_path) if cfg_path.is_file() else {}
+    check_sha256(path, config.get("weights_sha256"), cfg_path)
+    check_finite_weights(tensors, path)
     return tensors, config
+
+
+def read_json_config(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path`` (a weights or ONNX config), with a one-line error when it is not one."""
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable JSON config ({first_line(exc)})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: not a JSON object (a weights config is one)")
+    return config
 
 
 def model_weights_from(path: Path) -> tuple[dict[str, torch.Tensor], str]:
@@ -125,4 +168,5 @@ def model_weights_from(path: Path) -> tuple[dict[str, torch.Tensor], str]:
         return tensors, sha256_file(path)
     state = load_checkpoint(path)
     weights = state.get("ema") or state["model"]
+    check_finite_weights(weights, path)
     return weights, sha256_file(path)

@@ -14,6 +14,8 @@ from fer_core.training._checkpoint import (
     WEIGHTS_CONFIG,
     WEIGHTS_NAME,
     CheckpointError,
+    check_finite_weights,
+    first_line,
     load_checkpoint,
     load_weights,
 )
@@ -31,23 +33,30 @@ def load_trained_model(
         raise CheckpointError(f"{ref}: no model there (a run folder, .safetensors or checkpoint .pt)")
     if path.suffix == ".pt":
         state = load_checkpoint(path)
-        cfg = state["config"]
+        cfg = state.get("config")
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("model"), dict):
+            raise CheckpointError(f"{path}: a checkpoint without its run config (not written by fercli)")
         weights = state["ema"] if state.get("ema") is not None else state["model"]
-        wcfg = {"backbone": cfg["model"]["backbone"], "options": cfg["model"]["options"],
-                "preprocessing": _preprocessing(cfg, state.get("stage"))}
+        check_finite_weights(weights, path)
+        try:
+            wcfg = {"backbone": cfg["model"]["backbone"], "options": cfg["model"].get("options", {}),
+                    "preprocessing": _preprocessing(cfg, state.get("stage"))}
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: its run config lacks {first_line(exc)}") from None
     else:
         weights, wcfg = load_weights(path)
         if not wcfg:
             raise CheckpointError(f"{path}: no {WEIGHTS_CONFIG} (or same-named .json) beside it")
+        if not isinstance(wcfg.get("backbone"), str):
+            raise CheckpointError(f"{path}: its config names no backbone (key 'backbone')")
     backbone = plugins.get("backbone", wcfg["backbone"])
     model = backbone.build(
         num_classes=wcfg.get("num_classes", NUM_CLASSES), in_chans=wcfg.get("in_chans", 1),
         **trained_options(wcfg.get("options", {}), backbone.factory))
     try:
         model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit {wcfg['backbone']}: "
-                              f"{str(exc).splitlines()[0]}") from None
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit {wcfg['backbone']}: {first_line(exc)}") from None
     return model.eval(), wcfg
 
 
@@ -79,4 +88,9 @@ def trained_options(options: dict[str, Any], factory: Any = None) -> dict[str, A
 def run_config(run_path: Path) -> dict[str, Any] | None:
     """A run folder's resolved config, if it has one."""
     cfg = Path(run_path) / "config.json"
-    return json.loads(cfg.read_text()) if cfg.is_file() else None
+    if not cfg.is_file():
+        return None
+    try:
+        return dict(json.loads(cfg.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{cfg}: not a readable run config ({first_line(exc)})") from None

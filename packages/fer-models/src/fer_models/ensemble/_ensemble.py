@@ -116,12 +116,16 @@ class Ensemble:
             raise ConfigError(f"{path}: not an ensemble file ({type(exc).__name__}: {exc})") from None
         members, refs = [], []
         for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("ref"), str):
+                raise ConfigError(f"{path}: member {i} has no 'ref' (the member's path)")
             ref = Path(entry["ref"])
             ref = ref if ref.is_absolute() else path.parent / ref
             weights = _weights_file(ref)
-            if entry.get("sha256") and weights.is_file() and sha256_file(weights) != entry["sha256"]:
-                raise ConfigError(f"{path}: member {i} ({ref}) has changed since the ensemble was made "
-                                  f"(sha256 differs)")
+            expected = entry.get("sha256")
+            actual = sha256_file(weights) if expected and weights.is_file() else expected
+            if actual != expected:
+                raise ConfigError(f"{path}: member {i} ({weights}) has changed since the ensemble was made "
+                                  f"(sha256 differs: {actual} != recorded {expected})")
             members.append(load(ref, device=device, backend=backend, tta=entry.get("tta"), plugins=plugins))
             refs.append(str(ref))
         return cls(members, spec.get("weights"), spec.get("method", "weighted"), spec.get("k", RRF_K), refs,

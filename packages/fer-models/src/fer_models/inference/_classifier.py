@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from fer_core.classes import CLASSES
+from fer_core.errors import NonFiniteOutputError
 from fer_core.training import predict_proba
 from fer_models.inference._calibration import apply_temperature
 from fer_models.inference._faces import prepare_faces
@@ -69,7 +71,9 @@ class Classifier:
         with torch.inference_mode():
             probs = predict_proba(self.model, images, batch_size=batch_size, device=self.device,
                                   crop_size=self.crop_size, tta=_check_tta(tta or self.tta, self.crop_size))
-        return apply_temperature(probs.numpy(), self.temperature)
+        out = apply_temperature(probs.numpy(), self.temperature)
+        check_finite(out, self.source or self.name)
+        return out
 
     __call__ = predict_proba
 
@@ -113,6 +117,18 @@ class Classifier:
     def __repr__(self) -> str:
         return (f"Classifier({self.name!r}, backend={self.backend!r}, size={self.size}, "
                 f"crop_size={self.crop_size}, tta={self.tta!r})")
+
+
+def check_finite(probs: np.ndarray, source: str, names: Sequence[str] | None = None) -> None:
+    """Raise :class:`~fer_core.errors.NonFiniteOutputError` when any row of ``probs`` holds NaN or
+    infinity, naming the first such face (``names[i]``, e.g. its file, else its index) and ``source``."""
+    if probs.size == 0 or np.isfinite(probs).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(probs.reshape(len(probs), -1)).all(axis=1))
+    first = names[bad[0]] if names is not None else f"face {bad[0]}"
+    more = f" and {len(bad) - 1} more face(s)" if len(bad) > 1 else ""
+    raise NonFiniteOutputError(f"model {source} gave NaN or infinite probabilities, not a label, "
+                               f"for {first}{more}", [int(i) for i in bad])
 
 
 def _check_tta(tta: str, crop_size: int | None) -> str:

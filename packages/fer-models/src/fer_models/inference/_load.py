@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ import torch
 
 from fer_core.errors import ConfigError
 from fer_core.plugins import PluginSet
-from fer_core.training import WEIGHTS_CONFIG, WEIGHTS_NAME, load_trained_model
+from fer_core.training import WEIGHTS_CONFIG, WEIGHTS_NAME, check_sha256, load_trained_model, read_json_config
 from fer_models.inference._classifier import Classifier
 
 #: Models shipped inside the fer-models wheel: ``weights/<name>/model.safetensors`` + ``model.json``.
@@ -28,12 +28,19 @@ def shipped_models() -> list[str]:
                   if (p / WEIGHTS_NAME).is_file() or (p / ENSEMBLE_FILE).is_file())
 
 
+def _is_name(ref: str | Path) -> bool:
+    """A bare name (a string without a path separator): a shipped model's name comes before a path."""
+    return isinstance(ref, str) and not any(sep and sep in ref for sep in ("/", os.sep, os.altsep))
+
+
 def _resolve(ref: str | Path) -> Path:
+    """A shipped model's folder when ``ref`` is a bare shipped name (even if a folder of that name
+    is in the working directory: pass ``./default`` for that), else ``ref`` as a path."""
+    if _is_name(ref) and ref in shipped_models():
+        return SHIPPED_DIR / str(ref)
     path = Path(ref).expanduser()
     if path.exists():
         return path
-    if isinstance(ref, str) and (SHIPPED_DIR / ref).is_dir() and ref in shipped_models():
-        return SHIPPED_DIR / ref
     available = ", ".join(shipped_models()) or "none in this installation"
     raise ConfigError(f"no model {str(ref)!r}: not a file or folder, nor a shipped model "
                       f"(shipped: {available})")
@@ -43,7 +50,8 @@ def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta
          backend: str = "torch", plugins: PluginSet | None = None) -> Any:
     """A ready classifier (or ensemble) from a shipped name, a run folder, or a model file.
 
-    ``ref`` is a shipped model's name (:func:`shipped_models`), a run folder, a
+    ``ref`` is a shipped model's name (:func:`shipped_models`; a bare name is looked up there
+    first, so ``"./default"`` is the way to a folder called ``default``), a run folder, a
     ``model.safetensors`` (its ``model.json`` beside it), a checkpoint ``.pt``, an exported
     ``.onnx`` (run with ONNX Runtime), or an ensemble (``ensemble.json`` or its folder).
     ``backend = "onnx"`` runs the folder's own ``model.onnx`` (config in its ``model.json``)
@@ -83,9 +91,12 @@ def _load_onnx(path: Path, tta: str | None) -> Classifier:
     from fer_models.inference._onnx import OnnxModel
 
     sidecar = path.with_suffix(".json")
-    config = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    config = read_json_config(sidecar) if sidecar.is_file() else {}
     if not config:
         raise ConfigError(f"{path}: no {sidecar.name} beside it (fercli export writes both)")
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such ONNX file")
+    check_sha256(path, (config.get("onnx") or {}).get("sha256"), sidecar)
     return Classifier(OnnxModel(path), config, source=str(path), tta=tta, backend="onnx")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from fer_core.errors import ConfigError
-from fer_core.training import atomic_write, atomic_write_text
+from fer_core.training import atomic_write, atomic_write_text, sha256_file
 
 ONNX_OPSET = 18
 
@@ -29,8 +29,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, config: dict[str, Any]
     """Export ``model`` (normalised ``[N, 1, S, S]`` in, logits out) to ``path`` with a dynamic batch.
 
     The config is written beside it (same name, ``.json``) so :func:`fer_models.load` can rebuild
-    the preprocessing; both writes are atomic. ``S`` is the crop size the model was trained with,
-    else the image size.
+    the preprocessing, with the ONNX file's sha256 (checked when it loads); both writes are
+    atomic. ``S`` is the crop size the model was trained with, else the image size.
     """
     _need("onnxscript")
     path = Path(path)
@@ -47,7 +47,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, config: dict[str, Any]
         raise ConfigError(f"ONNX export of {config.get('backbone', type(model).__name__)} failed: "
                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     atomic_write(path, lambda tmp: program.save(str(tmp)))
-    sidecar = {**config, "onnx": {"opset": opset, "input": "input", "output": "logits", "side": side}}
+    sidecar = {**config, "onnx": {"opset": opset, "input": "input", "output": "logits", "side": side,
+                                  "sha256": sha256_file(path)}}
     atomic_write_text(path.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
     return path
 

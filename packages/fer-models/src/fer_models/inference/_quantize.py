@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from fer_core.errors import ConfigError
-from fer_core.training import atomic_write, atomic_write_text, eval_views, to_model_input
+from fer_core.training import atomic_write, atomic_write_text, eval_views, sha256_file, to_model_input
 
 #: How many calibration faces ``quantize_onnx`` uses by default, and per calibration batch.
 CALIBRATION_FACES = 1024
@@ -79,6 +79,6 @@ def quantize_onnx(src: str | Path, dst: str | Path, inputs: np.ndarray,
                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
     quantization = {"format": "QDQ", "weights": "int8, per channel", "activations": "uint8",
                     "calibration_faces": len(inputs), **(note or {})}
-    config["onnx"] = {**(config.get("onnx") or {}), "quantization": quantization}
+    config["onnx"] = {**(config.get("onnx") or {}), "quantization": quantization, "sha256": sha256_file(dst)}
     atomic_write_text(dst.with_suffix(".json"), json.dumps(config, indent=2) + "\n")
     return dst
