@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["fer_core.hookspecs", "fer_core.classes", "fer_core.config", "fer_core.plugins",
+MODULES = ["fer_core.hookspecs", "fer_core._registrar", "fer_core.classes", "fer_core.config",
+           "fer_core.plugins",
            "fer_models.backbones.hf_vit", "fer_models.ensemble._fusion", "fer_models.inference._faces",
            "fer_temporal", "fer_temporal._api", "fer_temporal._export"]
 

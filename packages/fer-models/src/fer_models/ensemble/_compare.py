@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fer_core.data import FerDataset
 from fer_core.training import PROTOCOL, classification_metrics
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse, search_weights
-from fer_models.inference._classifier import Classifier
+
+if TYPE_CHECKING:
+    from fer_models.inference._classifier import Classifier
 
 #: The splits every row is measured on: selection, report, and both together (7,178 on FER2013).
 SPLITS = ("select", "report", "both")
