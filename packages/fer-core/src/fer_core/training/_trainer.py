@@ -25,15 +25,23 @@ from fer_core.errors import FerError
 from fer_core.plugins import PluginSet, get_plugins
 from fer_core.training._augment import BatchAugment
 from fer_core.training._checkpoint import CheckpointError, export_weights, load_checkpoint, model_weights_from
-from fer_core.training._checkpointing import TrainerCheckpoints
+from fer_core.training._checkpointing import resume_from, write_checkpoint
 from fer_core.training._device import resolve_device
 from fer_core.training._distributed import DistInfo, barrier, init_distributed
-from fer_core.training._loop import TrainingLoop
+from fer_core.training._loop import (
+    end_epoch,
+    epoch_micro_batches,
+    evaluate_split,
+    finished,
+    progress_bar,
+    run_batches,
+    start_epoch,
+)
 from fer_core.training._model_io import trained_options
 from fer_core.training._optim import build_optimizer, build_schedule
 from fer_core.training._results import write_report
 from fer_core.training._runs import RunDir
-from fer_core.training._state import TrainerState
+from fer_core.training._state import restore_trainer_state, trainer_state
 from fer_core.training._transforms import MEAN, STD
 from fer_core.training._types import PROTOCOL, TrainerControl, TrainResult
 
@@ -64,7 +72,7 @@ def _limit(split: Split, n: int | None) -> Split:
     return Split(split.name, split.role, split.images[:n], split.labels[:n], split.indices[:n], soft)
 
 
-class Trainer(TrainingLoop, TrainerState, TrainerCheckpoints):
+class Trainer:
     """Builds model, strategy, loss, optimizer and schedule from a config and its plugins, then trains.
 
     ``run_root``: where a new run folder goes (``None``: no files written); ``run``: an existing
@@ -202,7 +210,24 @@ class Trainer(TrainingLoop, TrainerState, TrainerCheckpoints):
     def _eval_weights(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.eval_model.state_dict().items()}
 
-    # -- the whole run (one epoch: _loop; state: _state; checkpoint files: _checkpointing) -----
+    # -- state and checkpoints (what they hold: _state; their files: _checkpointing) ------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: plain containers and tensors only."""
+        return trainer_state(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (into a trainer built from the same config)."""
+        restore_trainer_state(self, state)
+
+    def resume(self, checkpoint: Path) -> None:
+        """Continue from ``checkpoint`` exactly where it was written."""
+        resume_from(self, checkpoint)
+
+    def save_checkpoint(self, kind: str = "step") -> Path | None:
+        """Write a checkpoint into the run folder (rank 0 only); keeps the last ``keep_last``."""
+        return write_checkpoint(self, kind)
+
+    # -- the whole run (one epoch, its batches and its end: _loop) ------------------------------
     def fit(self) -> TrainResult:
         """Train until ``epochs``, ``max_steps`` or early stopping; then report the best epoch."""
         started = time.perf_counter()
@@ -211,16 +236,16 @@ class Trainer(TrainingLoop, TrainerState, TrainerCheckpoints):
         try:
             self._hook("before_train")
             self.train_model.train()
-            epochs_bar = self._bar(total=self.tc.epochs, initial=self.epoch, desc=self.stage.name,
+            epochs_bar = progress_bar(self, total=self.tc.epochs, initial=self.epoch, desc=self.stage.name,
                                    unit="epoch", position=0)
-            while not self._finished():
+            while not finished(self):
                 t0 = time.perf_counter()
                 if self.epoch_order is None:
-                    self._start_epoch()
-                self._run_batches()
-                if self.control.should_stop and self.batch_in_epoch < self._epoch_micro_batches():
+                    start_epoch(self)
+                run_batches(self)
+                if self.control.should_stop and self.batch_in_epoch < epoch_micro_batches(self):
                     break  # stopped mid-epoch by a hook: no partial-epoch evaluation
-                self._end_epoch(time.perf_counter() - t0)
+                end_epoch(self, time.perf_counter() - t0)
                 epochs_bar.update(1)
             epochs_bar.close()
             barrier(self.dist)
@@ -241,15 +266,15 @@ class Trainer(TrainingLoop, TrainerState, TrainerCheckpoints):
         elif best_file is not None and best_file.exists():  # resumed: the best epoch came before
             best = load_checkpoint(best_file)
             self.eval_model.load_state_dict(best["ema"] if best.get("ema") is not None else best["model"])
-        select = self.best.get("select") or self._evaluate("select", self.select_split)
+        select = self.best.get("select") or evaluate_split(self, "select", self.select_split)
         report = combined = None
         if self.report_split is not None and self.config.evaluate:
-            report = self._evaluate("report", self.report_split)
+            report = evaluate_split(self, "report", self.report_split)
             both = Split("Public+Private", None,
                          torch.cat([self.select_split.images, self.report_split.images]),
                          torch.cat([self.select_split.labels, self.report_split.labels]),
                          torch.cat([self.select_split.indices, self.report_split.indices]))
-            combined = self._evaluate("combined", both)
+            combined = evaluate_split(self, "combined", both)
         result = TrainResult(self.step, len(self.history), seconds, self.best["epoch"], select, report,
                              combined, self.history, self.run.path if self.run else None)
         if self.run is not None:
