@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fer_core import Register, hookimpl
@@ -11,7 +11,7 @@ from fer_models.losses import LOSSES
 from fer_models.strategies import STRATEGIES
 
 
-def _register_all(register: Register, table: dict[str, Callable[..., Any]]) -> None:
+def _register_all(register: Register, table: Mapping[str, Callable[..., Any]]) -> None:
     for name, factory in table.items():
         register(name, factory, (factory.__doc__ or "").strip().splitlines()[0])
 

@@ -62,9 +62,11 @@ class AnnotatedVideoWriter:
             draw.rectangle(box, outline=color, width=max(2, w // 300))
             draw.text((row["x0"] + 3, max(0, row["y0"] - 14)),
                       f"#{row['track_id']} {row['label']} {row['label_prob']:.2f}", fill=color)
-        pixels = np.asarray(image)[: self._size[1], : self._size[0]]
-        if pixels.shape[:2] != (self._size[1], self._size[0]):  # a frame of another size: fit it
-            pixels = np.asarray(image.resize(self._size))
+        assert self._size is not None  # set by _open
+        width, height = self._size
+        pixels = np.asarray(image)[:height, :width]
+        if pixels.shape[:2] != (height, width):  # a frame of another size: fit it
+            pixels = np.asarray(image.resize((width, height)))
         video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
         t = frame.time if frame.time is not None else frame.index / self.fps
         pts = max(round(t * 1000), self._last_pts + 1)

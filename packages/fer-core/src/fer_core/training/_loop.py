@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from fer_core.classes import NUM_CLASSES
@@ -52,7 +53,8 @@ def forward_loss(trainer: Trainer, idx: torch.Tensor) -> torch.Tensor:
     # the data path's small ops stall on a busy CPU when split over threads (see single_threaded)
     with single_threaded(trainer.device.type == "cpu"):
         x = to_model_input(train.images[idx].to(trainer.device, non_blocking=True))
-        y = (train.soft_labels[idx] if trainer.tc.soft_labels else train.labels[idx]).to(trainer.device)
+        soft = train.soft_labels if trainer.tc.soft_labels else None  # (not None: checked at init)
+        y = (soft[idx] if soft is not None else train.labels[idx]).to(trainer.device)
         x, y = trainer.augment(x, y, trainer.aug_gen)
         if trainer.tc.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -79,6 +81,7 @@ def optimizer_step(trainer: Trainer) -> None:
 def run_batches(trainer: Trainer) -> None:
     """The epoch's (remaining) micro-batches, until its end, ``max_steps`` or a stop."""
     tc = trainer.tc
+    assert trainer.epoch_order is not None, "start_epoch draws the epoch's order first"
     order = shard(trainer.epoch_order, trainer.dist)
     micro = tc.batch_size
     total_micro = min(math.ceil(len(order) / micro), trainer.steps_per_epoch * tc.grad_accum)
@@ -92,9 +95,9 @@ def run_batches(trainer: Trainer) -> None:
         last_micro = done % tc.grad_accum == 0 or done == total_micro
         if last_micro:
             trainer._hook("before_batch", step=trainer.step)
-        sync = contextlib.nullcontext()
-        if trainer.dist.enabled and not last_micro:
-            sync = trainer.train_model.no_sync()
+        sync: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if isinstance(trainer.train_model, DistributedDataParallel) and not last_micro:
+            sync = trainer.train_model.no_sync()  # (train_model is DDP exactly when dist is enabled)
         with sync:
             loss = forward_loss(trainer, idx)
             finite = bool(torch.isfinite(loss))
@@ -211,5 +214,7 @@ def finished(trainer: Trainer) -> bool:
 
 def epoch_micro_batches(trainer: Trainer) -> int:
     """How many micro-batches the current epoch has on this rank."""
-    order = shard(trainer.epoch_order, trainer.dist) if trainer.epoch_order is not None else []
+    if trainer.epoch_order is None:
+        return 0
+    order = shard(trainer.epoch_order, trainer.dist)
     return min(math.ceil(len(order) / trainer.tc.batch_size), trainer.steps_per_epoch * trainer.tc.grad_accum)

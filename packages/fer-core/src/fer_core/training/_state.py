@@ -18,7 +18,7 @@ CHECKPOINT_FORMAT = 1
 
 def trainer_state(trainer: Trainer) -> dict[str, Any]:
     """The trainer's state, everything needed to continue exactly: plain containers and tensors only."""
-    rng = {"torch": torch.get_rng_state(), "order": trainer.order_gen.get_state(),
+    rng: dict[str, Any] = {"torch": torch.get_rng_state(), "order": trainer.order_gen.get_state(),
            "augment": trainer.aug_gen.get_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()

@@ -55,7 +55,7 @@ def compare_ensembles(members: Sequence[Classifier], names: Sequence[str], datas
     labels["both"] = np.concatenate([labels["select"], labels["report"]])
     probs["both"] = [np.concatenate(pair) for pair in zip(probs["select"], probs["report"], strict=True)]
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (name, member) in enumerate(zip(names, members, strict=True)):
         rows.append({"name": f"{name} (tta {member.tta})", "method": "member", "weights": None,
                      "gmacs": member.gmacs(), **{s: _accuracy(probs[s][i], labels[s]) for s in SPLITS}})
