@@ -9,12 +9,12 @@ import sys
 import pytest
 
 from fer_core.config import ExperimentConfig
-from fer_core.training import Trainer, _memory, _trainer
+from fer_core.training import Trainer, _loop, _memory
 
 
 def test_the_trainer_releases_free_memory_after_every_epoch(synthetic_dataset, monkeypatch):
     calls = []
-    monkeypatch.setattr(_trainer, "release_free_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(_loop, "release_free_memory", lambda: calls.append(1) or True)
     config = ExperimentConfig.from_dict(
         {"data": {"path": "unused"}, "device": "cpu", "model": {"options": {"widths": [8, 16]}},
          "train": {"epochs": 3, "batch_size": 64, "lr": 3e-3}})

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from fer_core import EpochContext, hookimpl
+from fer_core import EpochContext, Register, hookimpl
 
 
 class SqrtInverse:
@@ -18,12 +18,12 @@ class SqrtInverse:
 
 
 @hookimpl
-def register_sampler_strategies(register):
+def register_sampler_strategies(register: Register) -> None:
     register("sqrt_inverse", SqrtInverse, "class weights 1/count**power (default power 0.5)")
 
 
 @hookimpl
-def register_backbones(register):
+def register_backbones(register: Register) -> None:
     def tiny_mlp(num_classes=7, in_chans=1, hidden=64):
         """A toy backbone: flatten, one hidden layer."""
         return nn.Sequential(nn.Flatten(), nn.Linear(in_chans * 48 * 48, hidden), nn.ReLU(),

@@ -36,7 +36,7 @@ class FerGroup(click.Group):
     """A click group that turns the toolkit's own errors, and the operating system's (a full disk,
     a file that cannot be written), into one clear line, no traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             with fer_warnings_as_lines():
                 return super().invoke(ctx)

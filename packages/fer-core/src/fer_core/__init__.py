@@ -1,5 +1,6 @@
 """fer-core: hook specs, plugin manager, data layer and trainer of the ``fer`` toolkit."""
 
+from fer_core._registrar import Register
 from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
 from fer_core.errors import ConfigError, DataError, FerError, PluginError, PluginWarning
@@ -15,6 +16,7 @@ __all__ = [
     "FerError",
     "PluginError",
     "PluginWarning",
+    "Register",
     "SamplerStrategy",
     "__version__",
     "class_index",

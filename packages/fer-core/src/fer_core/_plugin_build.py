@@ -94,7 +94,7 @@ def check_backbone(label: str, model: Any, *, num_classes: int, in_chans: int,
     if not isinstance(model, torch.nn.Module):
         raise PluginError(f"{label}: its factory returned {_describe(model)}, not a torch.nn.Module")
     h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
-    first = next(iter(model.parameters()), None)
+    first: torch.Tensor | None = next(iter(model.parameters()), None)
     if first is None:
         first = next(iter(model.buffers()), None)
     device = first.device if first is not None else torch.device("cpu")

@@ -33,8 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+if TYPE_CHECKING:  # the hooks' argument types; fer_core.training imports this module's markers
+    from pathlib import Path
+
+    import click
+
+    from fer_core._registrar import Register
+    from fer_core.training import Trainer, TrainResult
 
 PROJECT_NAME = "fer"
 
@@ -48,7 +53,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def register_backbones(register: Callable[..., None]) -> None:
+def register_backbones(register: Register) -> None:
     """Register model backbones by name.
 
     Call ``register(name, factory, description="")``. ``factory(num_classes, in_chans, **kwargs)``
@@ -66,7 +71,7 @@ def register_backbones(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_sampler_strategies(register: Callable[..., None]) -> None:
+def register_sampler_strategies(register: Register) -> None:
     """Register sampler strategies by name.
 
     Call ``register(name, factory, description="")``. ``factory(**options)`` returns an object
@@ -89,7 +94,7 @@ def register_sampler_strategies(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_losses(register: Callable[..., None]) -> None:
+def register_losses(register: Register) -> None:
     """Register loss functions by name.
 
     Call ``register(name, factory, description="")``. ``factory(class_weights=None, **options)``
@@ -106,7 +111,7 @@ def register_losses(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_face_detectors(register: Callable[..., None]) -> None:
+def register_face_detectors(register: Register) -> None:
     """Register face detectors by name (used by fer-temporal).
 
     Call ``register(name, factory, description="")``. ``factory(**options)`` returns a callable
@@ -122,7 +127,7 @@ def register_face_detectors(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     """Add commands to the ``fercli`` click group.
 
     >>> import click
@@ -141,7 +146,7 @@ def register_commands(cli: Any) -> None:
 
 
 @hookspec
-def before_train(trainer: Any) -> None:
+def before_train(trainer: Trainer) -> None:
     """Called once before the first epoch, after the model, data and optimizer are built.
 
     >>> from fer_core import hookimpl
@@ -152,7 +157,7 @@ def before_train(trainer: Any) -> None:
 
 
 @hookspec
-def after_train(trainer: Any, result: Any) -> None:
+def after_train(trainer: Trainer, result: TrainResult) -> None:
     """Called once after training ends normally; ``result`` is the :class:`TrainResult`.
 
     >>> from fer_core import hookimpl
@@ -163,7 +168,7 @@ def after_train(trainer: Any, result: Any) -> None:
 
 
 @hookspec
-def on_train_error(trainer: Any, error: BaseException) -> None:
+def on_train_error(trainer: Trainer, error: BaseException) -> None:
     """Called when training stops on an exception (including ``KeyboardInterrupt``).
 
     >>> from fer_core import hookimpl
@@ -174,7 +179,7 @@ def on_train_error(trainer: Any, error: BaseException) -> None:
 
 
 @hookspec
-def before_epoch(trainer: Any, epoch: int) -> None:
+def before_epoch(trainer: Trainer, epoch: int) -> None:
     """Called before each epoch (0-based), after the sampler weights for it are drawn.
 
     >>> from fer_core import hookimpl
@@ -185,7 +190,7 @@ def before_epoch(trainer: Any, epoch: int) -> None:
 
 
 @hookspec
-def after_epoch(trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
+def after_epoch(trainer: Trainer, epoch: int, metrics: dict[str, Any]) -> None:
     """Called after each epoch with that epoch's metrics (losses, selection-split metrics).
 
     Set ``trainer.control.should_stop = True`` to end training after this epoch.
@@ -199,7 +204,7 @@ def after_epoch(trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
 
 
 @hookspec
-def before_batch(trainer: Any, step: int) -> None:
+def before_batch(trainer: Trainer, step: int) -> None:
     """Called before each optimizer step; ``step`` counts steps from the start of training.
 
     >>> from fer_core import hookimpl
@@ -210,7 +215,7 @@ def before_batch(trainer: Any, step: int) -> None:
 
 
 @hookspec
-def after_batch(trainer: Any, step: int, loss: float) -> None:
+def after_batch(trainer: Trainer, step: int, loss: float) -> None:
     """Called after each optimizer step with the batch's training loss.
 
     >>> from fer_core import hookimpl
@@ -222,7 +227,7 @@ def after_batch(trainer: Any, step: int, loss: float) -> None:
 
 
 @hookspec
-def before_evaluation(trainer: Any, split: str) -> None:
+def before_evaluation(trainer: Trainer, split: str) -> None:
     """Called before evaluating on a split role (``"select"`` or ``"report"``).
 
     >>> from fer_core import hookimpl
@@ -233,7 +238,7 @@ def before_evaluation(trainer: Any, split: str) -> None:
 
 
 @hookspec
-def after_evaluation(trainer: Any, split: str, metrics: dict[str, Any]) -> None:
+def after_evaluation(trainer: Trainer, split: str, metrics: dict[str, Any]) -> None:
     """Called after evaluating on a split role, with its metrics.
 
     >>> from fer_core import hookimpl
@@ -244,7 +249,7 @@ def after_evaluation(trainer: Any, split: str, metrics: dict[str, Any]) -> None:
 
 
 @hookspec
-def before_checkpoint(trainer: Any, path: Any) -> None:
+def before_checkpoint(trainer: Trainer, path: Path) -> None:
     """Called before a checkpoint is written to ``path``.
 
     >>> from fer_core import hookimpl
@@ -255,7 +260,7 @@ def before_checkpoint(trainer: Any, path: Any) -> None:
 
 
 @hookspec
-def after_checkpoint(trainer: Any, path: Any) -> None:
+def after_checkpoint(trainer: Trainer, path: Path) -> None:
     """Called after a checkpoint was written (atomically) to ``path``.
 
     >>> from fer_core import hookimpl

@@ -157,7 +157,8 @@ class PluginSet:
         return pm
 
     @classmethod
-    def load(cls, allow: Iterable[str] | None = None, *, extra: Mapping[str, object] = ()) -> PluginSet:
+    def load(cls, allow: Iterable[str] | None = None, *,
+             extra: Mapping[str, object] | Iterable[tuple[str, object]] = ()) -> PluginSet:
         """Load the ``fer`` entry points (limited to ``allow``, default from ``FER_LOAD_PLUGINS``).
 
         ``extra`` adds plugin objects by name, as if they were installed. A plugin that fails to

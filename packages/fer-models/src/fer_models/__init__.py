@@ -7,9 +7,13 @@ ready classifier (see :mod:`fer_models.inference`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fer_core import __version__
+
+if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
+    from fer_models.ensemble import Ensemble
+    from fer_models.inference import Classifier, export_onnx, load, prepare_faces, shipped_models
 
 # Inference and ensembles import on first use, so that loading the plugin stays light.
 _LAZY = {

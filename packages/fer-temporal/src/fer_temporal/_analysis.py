@@ -189,10 +189,12 @@ class TimelineAnalysis:
     def summary(self) -> list[dict[str, Any]]:
         out = []
         for track, st in sorted(self._tracks.items(), key=lambda kv: str(kv[0])):
+            if st.prob_sum is None:  # no row yet (a track has one from its first row on)
+                continue
             shares = {c: st.counts[i] / st.rows for i, c in enumerate(self.classes)}
             mean = st.prob_sum / st.rows
             out.append({"track_id": track, "rows": st.rows, "share": shares,
-                        "dominant": max(shares, key=shares.get),
+                        "dominant": max(shares, key=lambda c: shares[c]),
                         "mean_probability": dict(zip(self.classes, map(float, mean), strict=True)),
                         "volatility": st.delta_sum / st.delta_rows if st.delta_rows else 0.0})
         return out

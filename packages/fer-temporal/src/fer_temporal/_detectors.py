@@ -57,7 +57,7 @@ class HaarDetector:
             raise ConfigError("face detector 'haar' needs OpenCV, a dependency of fer-temporal that is "
                               "missing here: pip install 'opencv-python-headless>=4.8,<5' "
                               "(the 5.x wheels ship no cascades)") from None
-        path = cv2.data.haarcascades + self.cascade
+        path = cv2.data.haarcascades + self.cascade  # type: ignore[attr-defined]  # (not in cv2's stubs)
         self._cv2 = cv2
         self._model = cv2.CascadeClassifier(path)
         if self._model.empty():

@@ -72,8 +72,8 @@ def timeline_header(analyzer: Analyzer, analysis: TimelineAnalysis, label: str, 
                     min_length: float) -> dict[str, Any]:
     """The JSON header: what the source was, what was analyzed, with what model and settings."""
     st = analyzer.stats
-    timed = st.first_time is not None and st.last_time is not None
-    duration = (st.last_time - st.first_time) if timed else None
+    first, last = st.first_time, st.last_time
+    duration = (last - first) if first is not None and last is not None else None
     return {
         "source": label, "toolkit_version": __version__, "classes": list(analyzer.classes),
         "frames_read": st.frames_read, "frames_processed": st.frames_processed,

@@ -11,6 +11,7 @@ full detection, at most ``every - 1`` frames late.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -37,7 +38,7 @@ class FollowingDetector:
 
     def __call__(self, frame: np.ndarray) -> list[Box]:
         if self._frame % self.every == 0 or not self._last:
-            boxes = [tuple(float(v) for v in b) for b in self.detector(frame)]
+            boxes = [cast(Box, tuple(float(v) for v in b)) for b in self.detector(frame)]
         else:
             boxes = _dedupe([b for last in self._last for b in self._near(frame, last)])
         self._frame += 1

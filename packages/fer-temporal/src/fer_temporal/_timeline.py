@@ -125,7 +125,7 @@ class Analyzer:
         for frame in frames:
             if self.realtime and frame.time is not None:
                 now = _time.monotonic()
-                if start_wall is None:
+                if start_wall is None or start_stream is None:
                     start_wall, start_stream = now, frame.time
                 elif frame.time - start_stream < now - start_wall:  # behind: drop to catch up
                     self.stats.frames_dropped += 1

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fer_core import hookimpl
+from fer_core import Register, hookimpl
 from fer_temporal._detectors import DETECTORS
 
 
 @hookimpl
-def register_face_detectors(register: Callable[..., None]) -> None:
+def register_face_detectors(register: Register) -> None:
     for name, factory in DETECTORS.items():
         register(name, factory, (factory.__doc__ or "").strip().splitlines()[0])

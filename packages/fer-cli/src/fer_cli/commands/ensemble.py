@@ -36,7 +36,12 @@ def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step:
     if len(members) < 2:
         raise FerError("an ensemble needs at least two members")
     ensure_writable_dir(out)
-    classifiers = [load(m) for m in members]
+    classifiers = []
+    for member in members:
+        clf = load(member)
+        if isinstance(clf, Ensemble):
+            raise FerError(f"{member}: an ensemble cannot be a member of another ensemble")
+        classifiers.append(clf)
     if data_path is None:
         cfg = run_config(members[0]) if members[0].is_dir() else None
         if cfg is None:

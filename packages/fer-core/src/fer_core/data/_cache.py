@@ -48,7 +48,7 @@ def _fingerprint(path: Path, options: dict[str, Any]) -> str:
 def _save(ds: FerDataset, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     meta = {"split_names": ds.split_names, "roles": ds.roles, "source": ds.source}
-    arrays = {
+    arrays: dict[str, Any] = {  # (np.savez types its **kwds so that a plain dict of arrays clashes)
         "images": ds.images.numpy(),
         "labels": ds.labels.numpy(),
         "split_ids": ds.split_ids.numpy(),

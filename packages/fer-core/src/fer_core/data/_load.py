@@ -50,7 +50,7 @@ def load_dataset(
                     enabled=cache and not skip_bad)
     else:
         ds = cached(path, {"form": "csv"}, lambda: read_fer2013_csv(path), enabled=cache)
-    if labels != "fer2013":
+    if labels != "fer2013" and ferplus is not None:  # (None raised above)
         ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
     if subset_per_class is not None:
         ds = ds.subset(subset_per_class, seed=seed)

@@ -90,11 +90,11 @@ def data_report(ds: FerDataset) -> DataReport:
         train_groups[group[split_ids == ds.split_names.index(train_name)]] = True
         test_groups = np.zeros(len(sizes), bool)
         for role in ("select", "report"):
-            name = ds.roles.get(role)
-            if name not in ds.split_names:
+            test_name = ds.roles.get(role)
+            if test_name is None or test_name not in ds.split_names:
                 continue
-            rows = split_ids == ds.split_names.index(name)
-            dup.test_rows_in_train[name] = int(train_groups[group[rows]].sum())
+            rows = split_ids == ds.split_names.index(test_name)
+            dup.test_rows_in_train[test_name] = int(train_groups[group[rows]].sum())
             test_groups[group[rows]] = True
         dup.cross_split_groups = int((train_groups & test_groups).sum())
     return DataReport(ds.source, list(CLASSES), splits, dup)
@@ -125,7 +125,7 @@ def format_report(report: DataReport) -> str:
     for name, n in d.test_rows_in_train.items():
         lines.append(f"  {name} rows with an identical copy in train: {n:,}")
     if d.test_rows_in_train:
-        total = sum(d.test_rows_in_train.values())
-        lines.append(f"  test rows with a copy in train, all test splits: {total:,}")
+        in_train = sum(d.test_rows_in_train.values())
+        lines.append(f"  test rows with a copy in train, all test splits: {in_train:,}")
     lines.append(f"  all-black images:                  {d.all_black:,}")
     return "\n".join(lines)

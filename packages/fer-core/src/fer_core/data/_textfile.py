@@ -8,8 +8,12 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fer_core.errors import DataError
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader  # the type csv.reader returns (has line_num)
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -45,7 +49,7 @@ def read_header(path: Path, reader: Iterator[list[str]], required: Sequence[str]
     return {c: header.index(c) for c in required}
 
 
-def csv_rows(text: io.TextIOBase) -> Iterator[list[str]]:
+def csv_rows(text: io.TextIOBase) -> CsvReader:
     """A csv.reader with a field size limit large enough for a pixels column."""
     csv.field_size_limit(1 << 24)
     return csv.reader(text)

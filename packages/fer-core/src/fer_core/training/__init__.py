@@ -34,8 +34,9 @@ from fer_core.training._model_io import load_trained_model, run_config
 from fer_core.training._optim import build_optimizer, build_schedule, param_groups
 from fer_core.training._results import format_result, per_class_table, plot_confusion, write_report
 from fer_core.training._runs import RunDir, find_runs, resolve_run
-from fer_core.training._trainer import PROTOCOL, Trainer, TrainerControl, TrainResult
+from fer_core.training._trainer import Trainer
 from fer_core.training._transforms import to_model_input
+from fer_core.training._types import PROTOCOL, TrainerControl, TrainResult
 
 __all__ = [
     "PROTOCOL",

@@ -30,7 +30,7 @@ class CheckpointError(FerError):
     """A checkpoint or weight file is missing, damaged or not what it claims to be."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write ``path`` through a temp file in the same folder, fsync, then rename over it.
 
     A crash at any point leaves either the old file or the new one, never a torn file.

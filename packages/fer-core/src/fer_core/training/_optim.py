@@ -90,8 +90,8 @@ def build_schedule(optimizer: torch.optim.Optimizer, tc: TrainConfig, steps_per_
 
         return Schedule(torch.optim.lr_scheduler.LambdaLR(optimizer, factor), "batch")
     if tc.scheduler == "plateau":
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=tc.plateau_factor, patience=tc.plateau_patience,
             min_lr=tc.min_lr)
-        return Schedule(sched, "metric")
+        return Schedule(plateau, "metric")
     return Schedule(None, "never")

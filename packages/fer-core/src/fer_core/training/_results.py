@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.classes import CLASSES
+from fer_core.training._checkpoint import atomic_write_text
 from fer_core.training._runs import RunDir
-from fer_core.training._trainer import TrainResult
+from fer_core.training._types import TrainResult
 
 
 def _rows(result: TrainResult) -> list[tuple[str, dict[str, Any]]]:
@@ -89,6 +90,4 @@ def write_report(run: RunDir, result: TrainResult) -> None:
         png = run.path / f"confusion_{slug}.png"
         plot_confusion(metrics["confusion"], png, f"{run.path.name}: {name}")
         md += [f"![confusion matrix, {name}]({png.name})", ""]
-    from fer_core.training._checkpoint import atomic_write_text
-
     atomic_write_text(run.path / "report.md", "\n".join(md))

@@ -6,6 +6,10 @@ its docstring is the description ``fercli models`` shows. A factory may carry a
 trained with, which ``fercli models`` also costs.
 """
 
+from collections.abc import Callable
+
+from torch import nn
+
 from fer_models.backbones.baseline_cnn import BaselineCNN, baseline_cnn
 from fer_models.backbones.hf_vit import HFImageClassifier, hf_vit
 from fer_models.backbones.khaireddin_vgg import KhaireddinVGG, khaireddin_vgg
@@ -24,7 +28,7 @@ from fer_models.backbones.timm_models import (
 )
 from fer_models.backbones.vgg19_fer import VGG19FER, vgg19_fer
 
-BACKBONES = {
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "small_cnn": small_cnn,
     "baseline_cnn": baseline_cnn,
     "resemotenet": resemotenet,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from torch import nn
 
@@ -31,7 +32,10 @@ def xavier_init(model: nn.Module) -> nn.Module:
     return model
 
 
-def apply_init(model: nn.Module, init: str, backbone: str) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def apply_init(model: ModuleT, init: str, backbone: str) -> ModuleT:
     """Apply the ``init`` option: ``"default"`` keeps the layers' own init, ``"xavier"`` re-inits."""
     if check_init(init, backbone) == "xavier":
         xavier_init(model)

@@ -112,6 +112,10 @@ def _from_source(loader: Any, ref: str, **kwargs: Any) -> Any:
 class HFImageClassifier(nn.Module):
     """A Hugging Face image classifier behind the toolkit's input and class order."""
 
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+    permutation: torch.Tensor
+
     def __init__(self, model: nn.Module, size: tuple[int, int], mean: list[float], std: list[float],
                  scale: float = 1.0, permutation: list[int] | None = None) -> None:
         super().__init__()

@@ -119,7 +119,9 @@ class LeanCNN(nn.Module):
                 nn.init.zeros_(m.bias)
         for m in self.modules():
             if isinstance(m, InvertedResidual) and m.residual:
-                nn.init.zeros_(m.block[-1][1].weight)  # the projection's BN: start as the identity
+                project = m.block[-1]  # _conv_bn(hidden, out_ch, 1): conv, BN
+                assert isinstance(project, nn.Sequential) and isinstance(project[1], nn.BatchNorm2d)
+                nn.init.zeros_(project[1].weight)  # the projection's BN: start as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fer_core.data import FerDataset
 from fer_core.training import PROTOCOL, classification_metrics
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse, search_weights
-from fer_models.inference._classifier import Classifier
+
+if TYPE_CHECKING:
+    from fer_models.inference._classifier import Classifier
 
 #: The splits every row is measured on: selection, report, and both together (7,178 on FER2013).
 SPLITS = ("select", "report", "both")
@@ -53,7 +55,7 @@ def compare_ensembles(members: Sequence[Classifier], names: Sequence[str], datas
     labels["both"] = np.concatenate([labels["select"], labels["report"]])
     probs["both"] = [np.concatenate(pair) for pair in zip(probs["select"], probs["report"], strict=True)]
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (name, member) in enumerate(zip(names, members, strict=True)):
         rows.append({"name": f"{name} (tta {member.tta})", "method": "member", "weights": None,
                      "gmacs": member.gmacs(), **{s: _accuracy(probs[s][i], labels[s]) for s in SPLITS}})

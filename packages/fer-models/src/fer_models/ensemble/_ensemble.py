@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import torch
 
 from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError
-from fer_core.plugins import PluginSet
 from fer_core.training import atomic_write_text, sha256_file
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse
-from fer_models.inference._classifier import Classifier
+
+if TYPE_CHECKING:
+    from fer_models.inference._classifier import Classifier
+
+#: Loads one member: ``(ref, tta)`` -> a classifier (``fer_models.load`` passes itself, bound to the
+#: device, backend and plugins). Injected, so that ensembles sit below the loading layer.
+MemberLoader: TypeAlias = "Callable[[Path, str | None], Classifier]"
 
 
 def _weights_file(ref: Path) -> Path:
@@ -103,11 +107,11 @@ class Ensemble:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, device: torch.device | str = "cpu", backend: str = "torch",
-             plugins: PluginSet | None = None) -> Ensemble:
-        """Read ``ensemble.json``: each member loads through :func:`fer_models.load`; sha256 checked."""
-        from fer_models.inference._load import load
+    def load(cls, path: str | Path, load_member: MemberLoader) -> Ensemble:
+        """Read ``ensemble.json``: each member loads through ``load_member(ref, tta)``; sha256 checked.
 
+        ``fer_models.load(path)`` calls this with its own loader; call that to load an ensemble.
+        """
         path = Path(path)
         try:
             spec = json.loads(path.read_text())
@@ -126,7 +130,7 @@ class Ensemble:
             if actual != expected:
                 raise ConfigError(f"{path}: member {i} ({weights}) has changed since the ensemble was made "
                                   f"(sha256 differs: {actual} != recorded {expected})")
-            members.append(load(ref, device=device, backend=backend, tta=entry.get("tta"), plugins=plugins))
+            members.append(load_member(ref, entry.get("tta")))
             refs.append(str(ref))
         return cls(members, spec.get("weights"), spec.get("method", "weighted"), spec.get("k", RRF_K), refs,
                    spec.get("card"))

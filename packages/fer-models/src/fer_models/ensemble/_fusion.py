@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import TypeAlias
 
 import numpy as np
 
 METHODS = ("weighted", "rrf")
 #: The usual reciprocal-rank-fusion constant (Cormack, Clarke and Buettcher, SIGIR 2009).
 RRF_K = 60.0
+#: The members' probabilities: one ``[N, C]`` array per member, or all of them stacked ``[M, N, C]``.
+MemberProbabilities: TypeAlias = "Sequence[np.ndarray] | np.ndarray"
 
 
-def _stack(probs: Sequence[np.ndarray]) -> np.ndarray:
+def _stack(probs: MemberProbabilities) -> np.ndarray:
     arrays = [np.asarray(p, dtype=np.float64) for p in probs]
     if not arrays:
         raise ValueError("an ensemble needs at least one member")
@@ -32,7 +35,7 @@ def _weights(weights: Sequence[float] | None, m: int) -> np.ndarray:
     return w / w.sum()
 
 
-def weighted_average(probs: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
+def weighted_average(probs: MemberProbabilities, weights: Sequence[float] | None = None) -> np.ndarray:
     """Sum of ``w_m * p_m`` with weights normalised to sum 1 (equal weights by default).
 
     >>> weighted_average([np.array([[0.8, 0.2]]), np.array([[0.2, 0.8]])], [3, 1]).round(2).tolist()
@@ -42,7 +45,7 @@ def weighted_average(probs: Sequence[np.ndarray], weights: Sequence[float] | Non
     return np.tensordot(_weights(weights, len(stacked)), stacked, axes=1)
 
 
-def reciprocal_rank_fusion(probs: Sequence[np.ndarray], weights: Sequence[float] | None = None,
+def reciprocal_rank_fusion(probs: MemberProbabilities, weights: Sequence[float] | None = None,
                            k: float = RRF_K) -> np.ndarray:
     """Per image, class ``c`` scores ``sum_m w_m / (k + rank_m(c))`` (rank 1 = the member's top class).
 
@@ -57,7 +60,7 @@ def reciprocal_rank_fusion(probs: Sequence[np.ndarray], weights: Sequence[float]
     return scores / scores.sum(axis=1, keepdims=True)
 
 
-def fuse(probs: Sequence[np.ndarray], weights: Sequence[float] | None = None, method: str = "weighted",
+def fuse(probs: MemberProbabilities, weights: Sequence[float] | None = None, method: str = "weighted",
          k: float = RRF_K) -> np.ndarray:
     """:func:`weighted_average` or :func:`reciprocal_rank_fusion`, by name."""
     if method == "weighted":
@@ -81,7 +84,7 @@ def weight_grid(members: int, step: float = 0.1) -> Iterator[tuple[float, ...]]:
             yield tuple(c / n for c in (*head, n - sum(head)))
 
 
-def search_weights(probs: Sequence[np.ndarray], labels: np.ndarray, *, method: str = "weighted",
+def search_weights(probs: MemberProbabilities, labels: np.ndarray, *, method: str = "weighted",
                    step: float = 0.1, k: float = RRF_K) -> tuple[tuple[float, ...], float]:
     """The grid weights with the best accuracy of the fused scores on ``labels``; and that accuracy.
 

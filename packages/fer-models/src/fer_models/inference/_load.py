@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from fer_core.errors import ConfigError
 from fer_core.plugins import PluginSet
 from fer_core.training import WEIGHTS_CONFIG, WEIGHTS_NAME, check_sha256, load_trained_model, read_json_config
+from fer_models.ensemble import Ensemble
 from fer_models.inference._classifier import Classifier
 
 #: Models shipped inside the fer-models wheel: ``weights/<name>/model.safetensors`` + ``model.json``.
@@ -47,7 +47,7 @@ def _resolve(ref: str | Path) -> Path:
 
 
 def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta: str | None = None,
-         backend: str = "torch", plugins: PluginSet | None = None) -> Any:
+         backend: str = "torch", plugins: PluginSet | None = None) -> Classifier | Ensemble:
     """A ready classifier (or ensemble) from a shipped name, a run folder, or a model file.
 
     ``ref`` is a shipped model's name (:func:`shipped_models`; a bare name is looked up there
@@ -68,9 +68,13 @@ def load(ref: str | Path = "default", *, device: torch.device | str = "cpu", tta
     path = _resolve(ref)
     ensemble_file = path / ENSEMBLE_FILE if path.is_dir() else path
     if ensemble_file.is_file() and ensemble_file.suffix == ".json" and ensemble_file.name != WEIGHTS_CONFIG:
-        from fer_models.ensemble import Ensemble
+        def load_member(member: Path, member_tta: str | None) -> Classifier:
+            loaded = load(member, device=device, tta=member_tta, backend=backend, plugins=plugins)
+            if isinstance(loaded, Ensemble):
+                raise ConfigError(f"{ensemble_file}: member {member} is itself an ensemble")
+            return loaded
 
-        return Ensemble.load(ensemble_file, device=device, backend=backend, plugins=plugins)
+        return Ensemble.load(ensemble_file, load_member)
     if path.suffix == ".onnx":
         return _load_onnx(path, tta)
     if backend == "onnx" and path.is_dir() and (path / ONNX_NAME).is_file():

@@ -46,6 +46,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, config: dict[str, Any]
     except Exception as exc:  # the exporter's errors come in many types
         raise ConfigError(f"ONNX export of {config.get('backbone', type(model).__name__)} failed: "
                           f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    if program is None:  # only the legacy (dynamo=False) exporter returns None
+        raise ConfigError(f"ONNX export of {config.get('backbone', type(model).__name__)} gave no program")
     atomic_write(path, lambda tmp: program.save(str(tmp)))
     sidecar = {**config, "onnx": {"opset": opset, "input": "input", "output": "logits", "side": side,
                                   "sha256": sha256_file(path)}}
