@@ -254,32 +254,35 @@ def test_a_shipped_name_wins_over_a_folder_of_that_name(kit, workdir, tmp_path):
 
 
 def test_predict_takes_the_still_images_analyze_takes(kit, workdir, tmp_path):
-    from fer_core._images import IMAGE_EXTENSIONS
+    from fer_core import IMAGE_EXTENSIONS
+    from fer_core.data import IMAGE_SUFFIXES
     from fer_temporal import _sources
 
-    assert set(_sources.IMAGE_SUFFIXES) == set(IMAGE_EXTENSIONS)
+    assert set(_sources.IMAGE_SUFFIXES) == set(IMAGE_EXTENSIONS) == set(IMAGE_SUFFIXES)
     folder = tmp_path / "gifs"
     folder.mkdir()
     gif = folder / "a.gif"
     shutil.copy(kit["face"], folder / "tmp.png")
     Image.open(folder / "tmp.png").save(gif)
     (folder / "tmp.png").unlink()
-    _fails_cleanly(["predict", folder, "--model", kit["model"]], str(folder), "no image files",
-                   watch=tmp_path)
-    _fails_cleanly(["predict", gif, "--model", kit["model"]], str(gif), "not a still image", "fercli analyze",
-                   watch=tmp_path)
+    for ref in (folder, gif):  # a GIF is one face, its first frame
+        result = invoke(["predict", ref, "--model", kit["model"]])
+        assert result.exit_code == 0 and str(gif) in result.output, result.output
+    (folder / "clip.mp4").write_bytes(b"")
+    _fails_cleanly(["predict", folder / "clip.mp4", "--model", kit["model"]], "clip.mp4", "not an image file",
+                   "fercli analyze", watch=tmp_path)
 
 
 def test_a_disk_that_fails_mid_write_is_one_line_and_leaves_no_temp_file(kit, workdir, tmp_path, monkeypatch):
     import errno
     import os
 
-    from fer_core.training import _checkpoint
+    from fer_core import files
 
     def full(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
 
-    monkeypatch.setattr(_checkpoint.os, "replace", full)
+    monkeypatch.setattr(files.os, "replace", full)
     out = workdir / "p.csv"
     last = _fails_cleanly(["predict", kit["face"], "--model", kit["model"], "--out", out],
                           "No space left on device", str(out), watch=tmp_path)

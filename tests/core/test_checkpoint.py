@@ -213,3 +213,22 @@ def test_newest_intact_checkpoint_skips_a_corrupted_one(tmp_path, synthetic_data
     older.write_bytes(older.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="no intact checkpoint"):
         newest_intact_checkpoint(run, messages.append)
+
+
+def test_weights_and_checkpoints_get_a_plain_files_mode(tmp_path):
+    """Atomic writes (fer_core.files) create files as open() would: 0o666 less the umask, not 0600."""
+    import os
+
+    import torch
+
+    from fer_core.training import atomic_write, export_weights
+
+    old = os.umask(0o022)
+    try:
+        weights = export_weights({"a": torch.zeros(2)}, tmp_path / "w", {"backbone": "x"})
+        atomic_write(tmp_path / "c.pt", lambda tmp: torch.save({"step": 1}, tmp))
+    finally:
+        os.umask(old)
+    for path in (weights, weights.with_name("model.json"), tmp_path / "c.pt"):
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "w"]  # no temp file left

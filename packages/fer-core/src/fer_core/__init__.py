@@ -1,5 +1,6 @@
 """fer-core: hook specs, plugin manager, data layer and trainer of the ``fer`` toolkit."""
 
+from fer_core._images import IMAGE_EXTENSIONS
 from fer_core._registrar import Register
 from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
@@ -9,6 +10,7 @@ from fer_core.sampling import EpochContext, SamplerStrategy
 
 __all__ = [
     "CLASSES",
+    "IMAGE_EXTENSIONS",
     "NUM_CLASSES",
     "ConfigError",
     "DataError",

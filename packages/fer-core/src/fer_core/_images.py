@@ -1,13 +1,13 @@
-"""The still-image file extensions every command reads as pictures (one list for all of them).
+"""The image file extensions every command reads (one list for all of them).
 
-A ``.gif`` is not among them: ``fercli analyze`` reads it as a video, frame by frame, so
-``fercli predict`` does not take it as one face either. The data layer's folder form also
-reads ``.gif`` faces (:data:`fer_core.data.IMAGE_SUFFIXES`).
+``fercli predict``, ``fercli analyze`` (files, folders and globs of frames) and the data layer's
+folder form take the same ones. A GIF in a folder or given to ``predict`` is one image, its first
+frame; given alone to ``fercli analyze`` an animated GIF is read like a video, every frame.
 """
 
 from __future__ import annotations
 
 #: Lower-case, with the dot, sorted.
-IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
 __all__ = ["IMAGE_EXTENSIONS"]

@@ -76,7 +76,8 @@ def call_factory(label: str, factory: Callable[..., Any], kwargs: Mapping[str, A
     except Exception as exc:
         if debug_enabled():
             raise
-        raise PluginError(f"{label} failed inside its factory: {_one_line(exc)} "
+        given = ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items()) if k not in exclude) or "none"
+        raise PluginError(f"{label} failed inside its factory with options {given}: {_one_line(exc)} "
                           f"(a bug in the plugin, or a bad option value; {DEBUG_ENV}=1 for the traceback)"
                           ) from None
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fer_core._layout import BEST_CHECKPOINT, WEIGHTS_NAME
 from fer_core.config import ExperimentConfig, Stage
 from fer_core.errors import ConfigError
 from fer_core.plugins import PluginSet, get_plugins
@@ -106,11 +107,9 @@ def _line(key: str, head: str, tail: str, stages: list[str]) -> str:
 
 
 def _init_problem(path: Path) -> str | None:
-    from fer_core.training._checkpoint import WEIGHTS_NAME
-
     if path.is_dir():
-        if not ((path / "checkpoints" / "best.pt").is_file() or (path / WEIGHTS_NAME).is_file()):
-            return f"a folder without checkpoints/best.pt or {WEIGHTS_NAME}"
+        if not ((path / BEST_CHECKPOINT).is_file() or (path / WEIGHTS_NAME).is_file()):
+            return f"a folder without {BEST_CHECKPOINT} or {WEIGHTS_NAME}"
         return None
     if not path.is_file():
         return "no such run folder, checkpoint or .safetensors file"

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fer_core.files import atomic_write_text
 from fer_temporal._analysis import Smoother, TimelineAnalysis
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._export import timeline_header
-from fer_temporal._files import atomic_write_text
 from fer_temporal._timeline import Analyzer
 
 

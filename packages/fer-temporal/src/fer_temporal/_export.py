@@ -15,9 +15,9 @@ from typing import Any
 
 from fer_core import CLASSES, __version__
 from fer_core.errors import ConfigError
+from fer_core.files import commit, make_dirs, remove_if_empty, stage
 from fer_temporal._analysis import Smoother, TimelineAnalysis
 from fer_temporal._csv import CsvTimelineWriter
-from fer_temporal._files import commit, make_dirs, remove_if_empty, stage
 from fer_temporal._sources import Frame
 from fer_temporal._timeline import Analyzer, FrameCallback
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_temporal._files import atomic_write
+from fer_core.files import atomic_write
 
 #: A plotted line has at most this many points (longer series are averaged in equal bins).
 MAX_POINTS = 2000

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from fer_core import data
+from fer_core import IMAGE_EXTENSIONS
 from fer_core.data import MAX_PIXELS
 from fer_core.errors import DataError
 
 #: Image files, the same list ``fercli predict`` and the data layer accept: in a folder or a glob,
 #: each is one frame (an animated GIF's first frame, as ``predict`` reads it).
-IMAGE_SUFFIXES = tuple(sorted(data.IMAGE_SUFFIXES))
+IMAGE_SUFFIXES = IMAGE_EXTENSIONS
 
 #: Image types that may hold an animation: given alone, such a file is decoded like a video
 #: (every frame, at the file's own frame times); a still one gives its single frame.

@@ -13,10 +13,10 @@ from fer_cli._outputs import ensure_writable_file
 def image_files(refs: tuple[Path, ...]) -> list[Path]:
     """Files as given, and the image files inside folders (sorted), in order.
 
-    Both take the still-image extensions of :data:`fer_core._images.IMAGE_EXTENSIONS` (those
-    ``fercli analyze`` reads as pictures; a GIF is a video there).
+    Both take the extensions of :data:`fer_core.IMAGE_EXTENSIONS`, as ``fercli analyze`` does; a
+    GIF is one face, its first frame.
     """
-    from fer_core._images import IMAGE_EXTENSIONS
+    from fer_core import IMAGE_EXTENSIONS
     from fer_core.errors import DataError
 
     suffixes = ", ".join(IMAGE_EXTENSIONS)
@@ -29,8 +29,7 @@ def image_files(refs: tuple[Path, ...]) -> list[Path]:
             files += inside
         elif ref.is_file():
             if ref.suffix.lower() not in IMAGE_EXTENSIONS:
-                raise DataError(f"{ref}: not a still image ({suffixes}); for a GIF or a video use "
-                                f"fercli analyze")
+                raise DataError(f"{ref}: not an image file ({suffixes}); for a video use fercli analyze")
             files.append(ref)
         else:
             raise DataError(f"{ref}: no such file or folder")

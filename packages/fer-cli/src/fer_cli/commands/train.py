@@ -41,14 +41,14 @@ def train(config_path: Path | None, stage: str | None, resume_ref: Path | None, 
         cfg = load_config(config_path, smoke=smoke, max_steps=max_steps, epochs=epochs, seed=seed,
                           threads=threads)
         ensure_writable_dir(out if out is not None else cfg.output.dir)
-        if init_from is not None:  # read (and check) the weights before the data
-            model_weights_from(init_from)
         stages = {s.name: s for s in cfg.resolved_stages()}
         if stage is not None and stage not in stages:
             raise click.BadParameter(f"no stage {stage!r}; stages: {', '.join(stages)}", param_hint="--stage")
         chosen = stages[stage] if stage else next(iter(stages.values()))
         # names and options against the plugins, before the data loads or a folder is made
         validate_config(cfg, stages=[chosen], source=str(config_path), init_from=init_from)
+        if init_from is not None:  # read (and check) the weights before the data
+            model_weights_from(init_from)
         trainer = Trainer(cfg, stage=chosen, log=click.echo, run_root=out or cfg.output.dir,
                           init_from=init_from, progress=progress)
     trainer.log(f"run folder: {trainer.run.path if trainer.run else '-'}")  # rank 0 only under DDP

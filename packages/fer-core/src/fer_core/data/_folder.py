@@ -14,7 +14,7 @@ from fer_core.classes import class_index
 from fer_core.data._dataset import FerDataset
 from fer_core.errors import DataError
 
-IMAGE_SUFFIXES = {*IMAGE_EXTENSIONS, ".gif"}  # the still images, and GIF faces (their first frame)
+IMAGE_SUFFIXES = set(IMAGE_EXTENSIONS)  # a GIF face is its first frame
 #: Images larger than this many pixels are refused before decoding (decompression bombs).
 MAX_PIXELS = 64_000_000
 

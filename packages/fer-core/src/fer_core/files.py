@@ -1,4 +1,7 @@
-"""Output files written whole or not at all, with the mode a plain ``open()`` gives them.
+"""Files written whole or not at all, with the mode a plain ``open()`` gives them.
+
+Every output of the toolkit goes through here: checkpoints and weights (fer_core.training),
+exports and ensembles (fer_models), timelines, plots and annotated videos (fer_temporal).
 
 :func:`atomic_write` writes through a temp file in the target's folder, fsyncs it and renames it
 over the target in one step. Unlike :func:`tempfile.mkstemp` (mode 0600), the temp file is
@@ -49,8 +52,11 @@ def stage(path: Path, write: Callable[[Path], None], suffix: str = ".tmp") -> Pa
     """Call ``write(tmp)`` on a new temp file beside ``path`` and fsync it; returns the temp file
     (rename it into place with :func:`commit`). On failure the temp file is removed."""
     tmp = temp_beside(Path(path), suffix)
+    mode = tmp.stat().st_mode & 0o777  # 0o666 less the umask
     try:
         write(tmp)
+        if tmp.stat().st_mode & 0o777 != mode:  # a writer that made its own file (safetensors: 0600)
+            os.chmod(tmp, mode)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
     except BaseException:
