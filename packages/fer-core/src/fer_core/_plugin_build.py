@@ -76,8 +76,9 @@ def call_factory(label: str, factory: Callable[..., Any], kwargs: Mapping[str, A
     except Exception as exc:
         if debug_enabled():
             raise
-        given = ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items()) if k not in exclude) or "none"
-        raise PluginError(f"{label} failed inside its factory with options {given}: {_one_line(exc)} "
+        given = ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items()) if k not in exclude)
+        with_options = f" with options {given}" if given else ""
+        raise PluginError(f"{label} failed inside its factory{with_options}: {_one_line(exc)} "
                           f"(a bug in the plugin, or a bad option value; {DEBUG_ENV}=1 for the traceback)"
                           ) from None
 
