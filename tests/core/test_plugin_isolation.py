@@ -210,5 +210,6 @@ def test_strategy_factory_bug_is_told_apart_from_bad_options(install, monkeypatc
     with pytest.raises(PluginError, match=r"rejected its options \['powr'\]: unknown option 'powr'; "
                                           r"allowed options: power"):
         reg.build(powr=1)
-    with pytest.raises(PluginError, match=r"failed inside its factory with options power=1: TypeError: oops inside"):
+    with pytest.raises(PluginError,
+                       match=r"failed inside its factory with options power=1: TypeError: oops inside"):
         reg.build(power=1)
