@@ -132,6 +132,23 @@ def open_image(path: str | Path, mode: str = "RGB", *, max_pixels: int = MAX_PIX
     """
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}")
+    with warnings.catch_warnings(record=True) as caught:  # PIL's own ("Corrupt EXIF data"): ours
+        warnings.simplefilter("always")
+        out = _open(path, mode, max_pixels)
+    seen: set[str] = set()
+    for w in caught:
+        text = str(w.message).strip()
+        if not text.startswith(str(path)):
+            text = f"{path}: {text.rstrip('.')}"
+        if "EXIF" in text and "as stored" not in text:
+            text += " (EXIF ignored, pixels used as stored)"
+        if text not in seen:
+            seen.add(text)
+            warnings.warn(text, ImageWarning, stacklevel=2)
+    return out
+
+
+def _open(path: str | Path, mode: str, max_pixels: int) -> Image.Image:
     Image = _pil()
     from PIL import UnidentifiedImageError
 
