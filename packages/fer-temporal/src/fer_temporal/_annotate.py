@@ -15,6 +15,7 @@ place only when the whole analysis succeeded; a failure leaves no annotated file
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -98,22 +99,22 @@ class AnnotatedFramesWriter:
     (``<frame file stem>.jpg``; ``-<frame index>`` added when two frames share a stem).
     Frames are written to ``<path>.partial/`` as they come; :meth:`finish` returns that folder."""
 
-    def __init__(self, path: str | Path, classes: tuple[str, ...]) -> None:
+    def __init__(self, path: str | Path, classes: tuple[str, ...],
+                 stem: Callable[[str], str] = lambda name: Path(name).stem) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
+        self.stem = stem  # a frame file's name -> its annotated file's stem
         self.classes = classes
         self.frames = 0
         self._names: set[str] = set()
         self._started = False
 
     def __call__(self, frame: Frame, rows: list[dict[str, Any]]) -> None:
-        from fer_temporal._export import safe_stem
-
         if not self._started:
             shutil.rmtree(self.partial, ignore_errors=True)  # a stale one from a killed run
             self.partial.mkdir(parents=True)
             self._started = True
-        name = safe_stem(Path(frame.source).name)
+        name = self.stem(Path(frame.source).name)
         if name in self._names:
             name = f"{name}-{frame.index}"
         self._names.add(name)

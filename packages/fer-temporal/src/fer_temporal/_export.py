@@ -212,7 +212,7 @@ def _annotated_writer(source: Any, out_dir: Path, stem: str, classes: tuple[str,
     if kind == "image":
         return AnnotatedImageWriter(inside(out_dir, f"{stem}.annotated.jpg"), classes)
     if kind == "images":
-        return AnnotatedFramesWriter(inside(out_dir, f"{stem}.annotated"), classes)
+        return AnnotatedFramesWriter(inside(out_dir, f"{stem}.annotated"), classes, stem=safe_stem)
     return AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
 
 
