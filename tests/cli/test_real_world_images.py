@@ -146,6 +146,14 @@ def _png16(media: Path, path: Path) -> Path:
     return path
 
 
+def _png16_rgb(media: Path, path: Path) -> Path:
+    import cv2  # PIL writes no 16-bit color PNG
+
+    bgr = np.asarray(_face(media))[..., ::-1].astype(np.uint16) * 257
+    assert cv2.imwrite(str(path), bgr)
+    return path
+
+
 def _huge(media: Path, path: Path) -> Path:
     _face(media).resize((8000, 8000), Image.Resampling.BILINEAR).save(path, quality=80)
     return path
@@ -166,6 +174,7 @@ CASES = {
     "palette": (lambda m, p: _write(_face(m).convert("P"), p), "palette.png", "face", "ok"),
     "CMYK JPEG": (_cmyk, "cmyk.jpg", "face", "ok"),
     "16-bit PNG": (_png16, "deep.png", "face", "ok"),
+    "16-bit color PNG": (_png16_rgb, "deep_rgb.png", "face", "ok"),
     "corrupt EXIF": (_corrupt_exif, "exif.jpg", "face", "ok"),
     "truncated JPEG": (_truncated, "cut.jpg", "error", "error"),
     "not an image": (lambda m, p: p.write_text("hello\n") and p, "text.jpg", "error", "error"),
