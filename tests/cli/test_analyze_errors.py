@@ -198,11 +198,13 @@ def test_ctrl_c_keeps_and_names_the_partial_csv(tmp_path, monkeypatch):
     result = run(str(frames), "--out", str(out), *FAST, "--detector", "full_frame", "--batch-size", "1",
                  "--video")
     assert failed_cleanly(result), (result.output, result.exception)
-    partial_csv, partial_video = out / "frames.csv.partial", out / "frames.annotated.partial.mp4"
+    # a folder of frames is annotated frame by frame (<name>.annotated/): the frames done are kept
+    partial_csv, partial_frames = out / "frames.csv.partial", out / "frames.annotated.partial"
     assert last_line(result) == (f"Error: interrupted while analyzing {frames}; the rows so far are kept "
-                                 f"in {partial_csv}, {partial_video}")
-    assert listing(out) == ["frames.annotated.partial.mp4", "frames.csv.partial"]
+                                 f"in {partial_csv}, {partial_frames}")
+    assert listing(out) == ["frames.annotated.partial", "frames.csv.partial"]
     assert len(partial_csv.read_text().splitlines()) == 1 + 2  # header, the two frames classified
+    assert listing(partial_frames) == ["f0.jpg", "f1.jpg"]
 
 
 def test_an_output_folder_that_is_a_file_is_one_error_line(tmp_path):
@@ -229,9 +231,12 @@ def test_every_output_has_the_mode_a_plain_open_gives(tmp_path, umask):
     expected = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
     assert expected == 0o666 & ~umask
     names = listing(out)
-    assert names == ["frames.annotated.mp4", "frames.csv", "frames.json", "frames.png"]
-    assert {name: oct(stat.S_IMODE((out / name).stat().st_mode)) for name in names} == {
-        name: oct(expected) for name in names}
+    assert names == ["frames.annotated", "frames.csv", "frames.json", "frames.png"]
+    files = [out / n for n in names[1:]] + sorted((out / "frames.annotated").iterdir())
+    assert len(files) == 3 + 3  # the annotated folder holds one JPEG per frame
+    assert {str(f): oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {
+        str(f): oct(expected) for f in files}
+    assert stat.S_IMODE((out / "frames.annotated").stat().st_mode) == 0o777 & ~umask  # a plain mkdir's
 
 
 @pytest.mark.filterwarnings("error")  # matplotlib's "No artists with labels found to put in legend"

@@ -25,9 +25,20 @@ def face_crops(frame: np.ndarray, boxes: Sequence[Sequence[float]], size: int = 
     Parts of the square outside the frame are black (PIL's crop pads them), so a face at the
     edge keeps its aspect and position in the crop.
     """
-    image = Image.fromarray(frame)
     out = np.empty((len(boxes), size, size), dtype=np.uint8)
     for i, box in enumerate(boxes):
-        crop = image.crop(square_box(box, margin)).convert("L")
+        crop = Image.fromarray(_padded_crop(frame, square_box(box, margin))).convert("L")
         out[i] = np.asarray(crop.resize((size, size), Image.Resampling.BILINEAR))
+    return out
+
+
+def _padded_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``frame[y0:y1, x0:x1]``, black where the box leaves the frame (what PIL's crop gives),
+    copying only the crop, never the whole frame."""
+    x0, y0, x1, y1 = box
+    h, w = frame.shape[:2]
+    out = np.zeros((y1 - y0, x1 - x0, *frame.shape[2:]), dtype=frame.dtype)
+    ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if ix0 < ix1 and iy0 < iy1:
+        out[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0] = frame[iy0:iy1, ix0:ix1]
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from fer_core import CLASSES, __version__
 from fer_core.errors import ConfigError
 from fer_core.files import commit, make_dirs, remove_if_empty, stage
 from fer_temporal._analysis import Smoother, TimelineAnalysis
+from fer_temporal._annotate import replace_folder
 from fer_temporal._csv import CsvTimelineWriter
 from fer_temporal._sources import Frame
 from fer_temporal._timeline import Analyzer, FrameCallback
@@ -92,7 +94,9 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
                      min_length: float = 0.5, plot: bool = True, video: bool = False,
                      **analyzer_options: Any) -> dict[str, Any]:
     """Analyze ``source`` and write ``<stem>.csv``, ``<stem>.json``, (``plot``) ``<stem>.png`` and
-    (``video``) ``<stem>.annotated.mp4``.
+    (``video``) the annotated copy: ``<stem>.annotated.mp4`` for a video (or arrays, a device, an
+    animated GIF), ``<stem>.annotated.jpg`` for one image, and a folder ``<stem>.annotated/`` of
+    ``<frame file stem>.jpg`` for a folder or glob of frames (see :mod:`fer_temporal._annotate`).
 
     Other keyword arguments go to :class:`Analyzer` (``detector``, ``stride``, ``on_frame``: a
     progress bar can count frames there). Returns the paths written and the JSON header.
@@ -119,10 +123,8 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     staged: list[tuple[Path, Path]] = []  # (finished temp file, final name), renamed at the end
     try:
         if video:
-            from fer_temporal._video import AnnotatedVideoWriter
-
-            classes = tuple(getattr(classifier, "classes", CLASSES))
-            writer_video = AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
+            writer_video = _annotated_writer(source, out_dir, stem,
+                                             tuple(getattr(classifier, "classes", CLASSES)))
             analyzer_options["on_frame"] = _both(writer_video, analyzer_options.get("on_frame"))
         analyzer = analyzer or Analyzer(classifier, **analyzer_options)
         analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length)
@@ -160,9 +162,12 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
         raise
     paths = {"csv": csv_path, "json": json_path}
     for tmp, final in staged:
-        commit(tmp, final)
+        if tmp.is_dir():  # the folder of annotated frames
+            replace_folder(tmp, final)
+        else:
+            commit(tmp, final)
     if video_path is not None:
-        paths["video"] = video_path
+        paths["video" if video_path.suffix == ".mp4" else "annotated"] = video_path
     if plot:
         paths["png"] = png_path
     return {"paths": paths, "header": header, "segments": analysis.segments(), "summary": analysis.summary(),
@@ -189,8 +194,26 @@ def _abort(writer_csv: CsvTimelineWriter | None, writer_video: Any, staged: list
             kept.append(video_kept)
     for tmp, _final in staged:
         if tmp not in kept:
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
     return kept
+
+
+def _annotated_writer(source: Any, out_dir: Path, stem: str, classes: tuple[str, ...]) -> Any:
+    """The annotated copy of ``source``: ``<stem>.annotated.jpg`` for one image, a folder
+    ``<stem>.annotated/`` of JPEGs for a folder or glob of frames, else ``<stem>.annotated.mp4``."""
+    from fer_temporal._annotate import AnnotatedFramesWriter, AnnotatedImageWriter
+    from fer_temporal._sources import source_kind
+    from fer_temporal._video import AnnotatedVideoWriter
+
+    kind = source_kind(source)
+    if kind == "image":
+        return AnnotatedImageWriter(inside(out_dir, f"{stem}.annotated.jpg"), classes)
+    if kind == "images":
+        return AnnotatedFramesWriter(inside(out_dir, f"{stem}.annotated"), classes, stem=safe_stem)
+    return AnnotatedVideoWriter(inside(out_dir, f"{stem}.annotated.mp4"), classes)
 
 
 def _both(first: FrameCallback, second: FrameCallback | None) -> FrameCallback:

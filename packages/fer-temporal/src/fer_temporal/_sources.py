@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_core import IMAGE_EXTENSIONS
-from fer_core.data import MAX_PIXELS
+from fer_core import IMAGE_EXTENSIONS, MAX_PIXELS, read_rgb
 from fer_core.errors import DataError
 
 #: Image files, the same list ``fercli predict`` and the data layer accept: in a folder or a glob,
@@ -74,23 +73,35 @@ def _rgb(array: Any, where: str) -> np.ndarray:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """One still image as RGB uint8, or a DataError naming the file."""
-    from PIL import Image, UnidentifiedImageError
+    """One still image as RGB uint8 ``[H, W, 3]``, or a DataError naming the file.
 
+    Read by :func:`fer_core.read_rgb`: upright as viewers show it (EXIF orientation applied; a
+    corrupt EXIF block is ignored with a warning), any mode (gray, palette, CMYK; alpha on white;
+    16-bit scaled to 8), an animation's first frame, at most :data:`MAX_PIXELS` pixels, and
+    decoded into the array strip by strip (no second full-size copy).
+    """
+    return read_rgb(path, max_pixels=MAX_PIXELS)
+
+
+def upright_frame(image: np.ndarray, rotation: int) -> np.ndarray:
+    """A decoded video frame turned upright: ``rotation`` is the counter-clockwise angle of the
+    stream's display matrix (PyAV's ``frame.rotation``; -90 for a phone's portrait video)."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def _rotation(frame: Any) -> int:
+    """The display-matrix rotation of a decoded PyAV frame (0 when it has none or PyAV is old)."""
     try:
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise DataError(f"{path}: image is {w}x{h}, larger than {MAX_PIXELS} pixels; refused")
-            img.seek(0)  # an animated image: its first frame
-            return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: cannot read image: {exc}") from None
+        return int(getattr(frame, "rotation", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _video_frames(path: str, device_format: str | None = None,
                   on_warning: WarnCallback = _warn) -> Iterator[Frame]:
-    """Decode a video (or a device) with PyAV; time = the frame's own timestamp.
+    """Decode a video (or a device) with PyAV; time = the frame's own timestamp. Frames come out
+    upright: a phone video's rotation (its display matrix) is applied to each.
 
     A file that cannot be opened, or whose first frame cannot be decoded, is a DataError. A
     video that breaks off later (truncated, damaged) yields the frames before the break and
@@ -114,7 +125,8 @@ def _video_frames(path: str, device_format: str | None = None,
         try:
             for frame in container.decode(stream):
                 last_time = None if frame.time is None else float(frame.time)
-                yield Frame(index, last_time, frame.to_ndarray(format="rgb24"), path)
+                image = upright_frame(frame.to_ndarray(format="rgb24"), _rotation(frame))
+                yield Frame(index, last_time, image, path)
                 index += 1
         except (av.FFmpegError, OSError, ValueError) as exc:
             if index == 0:
@@ -214,6 +226,22 @@ def open_source(source: Any, *, name: str | None = None, on_warning: WarnCallbac
         return _iterable_frames(source, name or "frames")
     raise DataError(f"cannot read frames from a {type(source).__name__}: give a path, a device or an "
                     f"iterable of arrays")
+
+
+def source_kind(source: Any) -> str:
+    """What ``source`` is, for the outputs that depend on it (the annotated copy): ``"image"``
+    (one still image file: an annotated JPEG), ``"images"`` (a folder or glob of image files:
+    one annotated JPEG per frame) or ``"stream"`` (a video, an animated GIF, a device, arrays:
+    an annotated video)."""
+    if not isinstance(source, (str, Path)) or str(source).startswith(("device:", "/dev/video")):
+        return "stream"
+    path = Path(str(source)).expanduser()
+    if path.is_dir():
+        return "images"
+    if path.is_file():
+        suffix = path.suffix.lower()
+        return "image" if suffix in IMAGE_SUFFIXES and suffix not in ANIMATED_SUFFIXES else "stream"
+    return "images" if any(ch in str(source) for ch in "*?[") else "stream"
 
 
 def frame_count(source: Any) -> int | None:

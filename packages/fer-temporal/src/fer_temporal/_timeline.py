@@ -18,6 +18,7 @@ import numpy as np
 from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError, DataError
 from fer_temporal._crops import face_crops
+from fer_temporal._downscale import for_large_frames
 from fer_temporal._follow import FollowingDetector
 from fer_temporal._sources import Frame, SourceWarning, open_source, sample_frames
 from fer_temporal._tracker import IoUTracker
@@ -90,7 +91,7 @@ class Analyzer:
         self.classifier = classifier
         self.classes = tuple(getattr(classifier, "classes", CLASSES))
         self.crop_size = int(getattr(classifier, "size", 48))
-        self.detector = resolve_detector(detector, detector_options, plugins)
+        self.detector = for_large_frames(resolve_detector(detector, detector_options, plugins))
         if redetect_every != 1:
             self.detector = FollowingDetector(self.detector, redetect_every)
         self.detector_name = detector if isinstance(detector, str) else getattr(

@@ -1,4 +1,5 @@
-"""The annotated output video: each processed frame with its face boxes, track ids and labels.
+"""The annotated output video: each processed frame with its face boxes, track ids and labels
+(drawn by :func:`fer_temporal._annotate.draw_rows`, as the annotated images are).
 
 Encoded with PyAV (H.264, yuv420p) at the stream's own timestamps: the encoder and the stream
 both count in milliseconds (``1/1000`` time base), so a variable-frame-rate input such as an
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from fer_core.errors import DataError
-from fer_temporal._plots import COLORS
+from fer_temporal._annotate import draw_rows
 from fer_temporal._sources import Frame
 
 #: The encoder's and the output stream's time base: timestamps are whole milliseconds.
@@ -97,16 +98,7 @@ class AnnotatedVideoWriter:
         h, w = frame.image.shape[:2]
         if self._container is None:
             self._open(w, h)
-        image = Image.fromarray(frame.image)
-        draw = ImageDraw.Draw(image)
-        for row in rows:
-            if not row.get("face_detected"):
-                continue
-            color = COLORS[self.classes.index(row["label"]) % len(COLORS)]
-            box = (row["x0"], row["y0"], row["x1"], row["y1"])
-            draw.rectangle(box, outline=color, width=max(2, w // 300))
-            draw.text((row["x0"] + 3, max(0, row["y0"] - 14)),
-                      f"#{row['track_id']} {row['label']} {row['label_prob']:.2f}", fill=color)
+        image = draw_rows(Image.fromarray(frame.image), rows, self.classes)
         video_frame = av.VideoFrame.from_ndarray(self._pixels(image), format="rgb24")
         t = frame.time if frame.time is not None else frame.index / self.fps
         pts = max(round(t * 1000), self._last_pts + 1)

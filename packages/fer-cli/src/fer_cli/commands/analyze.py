@@ -41,7 +41,9 @@ from fer_core.errors import DataError, FerError
 @click.option("--realtime", is_flag=True, help="Live streams: drop frames to keep up, and say how many.")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
 @click.option("--annotate", "--video", "video", is_flag=True,
-              help="Also write <name>.annotated.mp4 (boxes, track ids, labels).")
+              help="Also write an annotated copy (boxes, track ids, labels, probabilities): "
+                   "<name>.annotated.jpg for an image, a folder <name>.annotated/ with one JPEG "
+                   "per frame for a folder or glob of frames, <name>.annotated.mp4 for a video.")
 @progress_option
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
@@ -51,6 +53,11 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
 
     One row per processed frame and face (and one for a frame without a face), streamed to CSV;
     then segments, transitions, per-track summary (JSON) and a plot.
+
+    Images are read upright, as viewers show them (EXIF orientation), and so are phone videos
+    (their rotation). An image larger than 2048 pixels is searched for faces on a shrunk copy;
+    boxes and crops stay in its own pixels. Images of more than 64 megapixels (8000x8000) are
+    refused. A GIF given alone is read like a video (every frame); in a folder, its first frame.
 
     A source that fails writes nothing; the others are still analyzed, and the command ends
     with an error naming the failed ones. A video that breaks off part-way is analyzed up to

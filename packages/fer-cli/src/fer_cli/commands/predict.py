@@ -52,8 +52,9 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
     """Classify face IMAGES (files or folders of face crops, any size, gray or color).
 
     Each image is taken as one face: crop faces first, or use `fercli analyze` for photos and videos.
-    Images are .bmp, .jpeg, .jpg, .png, .tif, .tiff or .webp, as for `fercli analyze` (which reads
-    a GIF as a video).
+    Images are .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff or .webp, as for `fercli analyze` (which
+    reads a GIF alone as a video; here it is its first frame). Each is read upright, as viewers
+    show it (EXIF orientation), in any mode (gray, palette, CMYK, alpha, 16-bit).
     """
     import numpy as np
 

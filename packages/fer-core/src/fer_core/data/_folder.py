@@ -7,16 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from fer_core._images import IMAGE_EXTENSIONS
+from fer_core._images import IMAGE_EXTENSIONS, MAX_PIXELS, open_image
 from fer_core.classes import class_index
 from fer_core.data._dataset import FerDataset
 from fer_core.errors import DataError
 
 IMAGE_SUFFIXES = set(IMAGE_EXTENSIONS)  # a GIF face is its first frame
-#: Images larger than this many pixels are refused before decoding (decompression bombs).
-MAX_PIXELS = 64_000_000
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "load_image", "read_image_folder"]  # MAX_PIXELS: fer_core._images
 
 # split folder name (lower case) -> role
 _SPLIT_ROLES = {
@@ -29,25 +28,22 @@ _PREFIX_SPLITS = {"publictest_": ("PublicTest", "select"), "privatetest_": ("Pri
 
 
 def load_image(path: Path, size: int = 48, *, resize: bool = False) -> np.ndarray:
-    """Decode one image file to a uint8 gray ``[size, size]`` array, or raise DataError."""
+    """Decode one image file to a uint8 gray ``[size, size]`` array, or raise DataError.
+
+    Read by :func:`fer_core.open_image`: upright (EXIF orientation applied), any mode (alpha on
+    white, 16-bit scaled), an animation's first frame.
+    """
+    gray = open_image(path, "L")
     try:
-        with Image.open(path) as img:
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise DataError(f"{path}: image is {w}x{h}, larger than {MAX_PIXELS} pixels; refused")
-            gray = img.convert("L")
-            if gray.size != (size, size):
-                if not resize:
-                    raise DataError(
-                        f"{path}: image is {w}x{h}, expected {size}x{size} "
-                        "(pass resize=True to resize)"
-                    )
-                gray = gray.resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(gray, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{path}: cannot read image: {exc}") from exc
+        if gray.size != (size, size):
+            if not resize:
+                w, h = gray.size
+                raise DataError(f"{path}: image is {w}x{h}, expected {size}x{size} "
+                                "(pass resize=True to resize)")
+            gray = gray.resize((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(gray, dtype=np.uint8)
+    finally:
+        gray.close()
 
 
 def _visible_dir(path: Path) -> bool:

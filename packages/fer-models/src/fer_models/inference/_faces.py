@@ -14,14 +14,19 @@ from fer_core.errors import DataError
 #: ITU-R BT.601 luma, the weights PIL's ``convert("L")`` uses.
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
 _CHANNELS = (1, 3, 4)
+#: PIL modes read as gray (the rest as RGB; alpha composited on white, as fer_core.open_image does)
+_GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 
 
 def _as_tensor(face: Any, where: str) -> torch.Tensor:
-    if hasattr(face, "convert") and hasattr(face, "size"):  # a PIL image
-        face = np.asarray(face.convert("RGBA") if face.mode in ("P", "LA", "PA") else face)
+    if hasattr(face, "convert") and hasattr(face, "size"):  # a PIL image: as fer_core reads files
+        from fer_core._images import to_mode, upright
+
+        face = upright(face, where)  # a photo opened with Image.open: its EXIF orientation
+        face = np.asarray(to_mode(face, "L" if face.mode in _GRAY_MODES else "RGB", where))
     if isinstance(face, np.ndarray):
-        if face.dtype == np.uint16:  # 16-bit PNGs: keep the top byte
-            face = (face >> 8).astype(np.uint8)
+        if face.dtype == np.uint16:  # 16-bit pixels: scaled to 8 bits (65535 -> 255), as files are
+            face = ((face.astype(np.uint32) + 128) // 257).astype(np.uint8)
         face = torch.from_numpy(np.array(face, copy=not face.flags.writeable, order="C"))
     if not isinstance(face, torch.Tensor):
         raise DataError(f"{where}: expected a numpy array, torch tensor or PIL image, "
@@ -85,10 +90,11 @@ def prepare_faces(faces: Any, size: int = 48) -> torch.Tensor:
     """uint8 ``[N, 1, size, size]`` from faces in any of the forms users have.
 
     ``faces`` is one face or a batch: numpy array, torch tensor or PIL image; uint8, uint16 or
-    float (``[0, 1]``, or ``[0, 255]`` when larger than 1); gray (``[H, W]``, ``[N, H, W]``,
-    ``[N, 1, H, W]``), RGB or RGBA (``[H, W, C]``, ``[N, H, W, C]``, ``[N, C, H, W]``); any size
-    (resized, not cropped: give face crops). A list or tuple may mix sizes and forms; each item
-    is one face. Color becomes gray with the BT.601 weights PIL uses.
+    float (``[0, 1]``, or ``[0, 255]`` when larger than 1); a PIL image is taken upright (its
+    EXIF orientation applied) in any mode, as :func:`fer_core.open_image` reads files; gray
+    (``[H, W]``, ``[N, H, W]``, ``[N, 1, H, W]``), RGB or RGBA (``[H, W, C]``, ``[N, H, W, C]``,
+    ``[N, C, H, W]``); any size (resized, not cropped: give face crops). A list or tuple may mix
+    sizes and forms; each item is one face. Color becomes gray with the BT.601 weights PIL uses.
 
     >>> import numpy as np
     >>> prepare_faces(np.zeros((2, 64, 64, 3), dtype=np.uint8)).shape
