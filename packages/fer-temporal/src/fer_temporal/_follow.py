@@ -11,16 +11,14 @@ full detection, at most ``every - 1`` frames late.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 from PIL import Image
 
 from fer_core.errors import ConfigError
+from fer_temporal._boxes import Detection, as_detection
 from fer_temporal._crops import square_box
 from fer_temporal._tracker import iou_matrix
-
-Box = tuple[float, float, float, float, float]
 
 
 class FollowingDetector:
@@ -34,18 +32,18 @@ class FollowingDetector:
         self.detector, self.every, self.context, self.face_px = detector, every, context, face_px
         self.name = getattr(detector, "name", type(detector).__name__)
         self._frame = 0
-        self._last: list[Box] = []
+        self._last: list[Detection] = []
 
-    def __call__(self, frame: np.ndarray) -> list[Box]:
+    def __call__(self, frame: np.ndarray) -> list[Detection]:
         if self._frame % self.every == 0 or not self._last:
-            boxes = [cast(Box, tuple(float(v) for v in b)) for b in self.detector(frame)]
+            boxes = [as_detection(b) for b in self.detector(frame)]
         else:
             boxes = _dedupe([b for last in self._last for b in self._near(frame, last)])
         self._frame += 1
         self._last = boxes
         return boxes
 
-    def _near(self, frame: np.ndarray, box: Box) -> list[Box]:
+    def _near(self, frame: np.ndarray, box: Detection) -> list[Detection]:
         h, w = frame.shape[:2]
         side = max(box[2] - box[0], box[3] - box[1])
         x0, y0, x1, y1 = square_box(box, 2 * self.context)
@@ -58,11 +56,10 @@ class FollowingDetector:
             window = window.resize((max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
                                    Image.Resampling.BILINEAR)
         sx, sy = (x1 - x0) / window.width, (y1 - y0) / window.height
-        return [(x0 + b[0] * sx, y0 + b[1] * sy, x0 + b[2] * sx, y0 + b[3] * sy, *b[4:5])
-                for b in self.detector(np.asarray(window))]
+        return [as_detection(b).mapped(x0, y0, sx, sy) for b in self.detector(np.asarray(window))]
 
 
-def _dedupe(boxes: list[Box], threshold: float = 0.5) -> list[Box]:
+def _dedupe(boxes: list[Detection], threshold: float = 0.5) -> list[Detection]:
     """One box of each group overlapping by IoU >= ``threshold`` (two windows can see one face)."""
     if len(boxes) < 2:
         return boxes
