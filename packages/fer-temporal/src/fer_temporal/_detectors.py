@@ -10,6 +10,7 @@ three here in :mod:`fer_temporal.plugin`); a third-party detector plugs in the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,5 +94,5 @@ def haar(**options: Any) -> HaarDetector:
         raise ConfigError(f"face detector 'haar': {exc}") from None
 
 
-DETECTORS = {"retinaface": retinaface, "haar": haar, "full_frame": full_frame}
+DETECTORS: dict[str, Callable[..., Any]] = {"retinaface": retinaface, "haar": haar, "full_frame": full_frame}
 DEFAULT_DETECTOR = "retinaface"
