@@ -162,3 +162,13 @@ def test_fercli_analyze_takes_detector_options_and_threads(media, tmp_path):
     bad = CliRunner().invoke(cli, ["analyze", str(media / "multi_face.jpg"), "--out", str(out),
                                    "--detector-option", "input_size"])
     assert bad.exit_code == 2 and "expected KEY=VALUE" in bad.output
+
+
+def test_the_model_ships_with_its_notice_and_the_hash_it_names():
+    import hashlib
+    from importlib import resources
+
+    weights = resources.files("fer_temporal").joinpath("weights")
+    model = weights.joinpath("retinaface_mnet025.onnx").read_bytes()
+    notice = weights.joinpath("NOTICE").read_text()
+    assert hashlib.sha256(model).hexdigest() in notice and "MIT License" in notice
