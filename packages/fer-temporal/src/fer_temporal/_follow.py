@@ -5,7 +5,9 @@ frame gets a search window: a square ``1 + 2 * context`` times its side around i
 frame and shrunk so the face is about ``face_px`` pixels, which is small and has few scales
 left to search. A face not found in its window is gone until the next full detection; when no
 face is left, every frame is detected in full. A face entering the picture is found by the next
-full detection, at most ``every - 1`` frames late.
+full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
+detector's ``follow_max_faces``, else no limit) the windows cost more than one full detection,
+and every frame is detected in full.
 """
 
 from __future__ import annotations
@@ -25,17 +27,20 @@ class FollowingDetector:
     """``detector`` in full on every ``every``-th frame, and near the last faces in between."""
 
     def __init__(self, detector: Callable[[np.ndarray], list], every: int = 5, *, context: float = 1.0,
-                 face_px: int = 64) -> None:
+                 face_px: int = 64, max_faces: int | None = None) -> None:
         if every < 1 or context <= 0 or face_px < 8:
             raise ConfigError(f"redetect every must be >= 1 (got {every}), context > 0 (got {context}), "
                               f"face_px >= 8 (got {face_px})")
         self.detector, self.every, self.context, self.face_px = detector, every, context, face_px
         self.name = getattr(detector, "name", type(detector).__name__)
+        limit = max_faces if max_faces is not None else getattr(detector, "follow_max_faces", None)
+        self.max_faces = None if limit is None else int(limit)
         self._frame = 0
         self._last: list[Detection] = []
 
     def __call__(self, frame: np.ndarray) -> list[Detection]:
-        if self._frame % self.every == 0 or not self._last:
+        crowded = self.max_faces is not None and len(self._last) > self.max_faces
+        if self._frame % self.every == 0 or not self._last or crowded:
             boxes = [as_detection(b) for b in self.detector(frame)]
         else:
             boxes = _dedupe([b for last in self._last for b in self._near(frame, last)])

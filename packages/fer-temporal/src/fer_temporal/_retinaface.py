@@ -87,6 +87,9 @@ class RetinaFaceDetector:
     nms_threshold: float = 0.4
     threads: int | None = None
     name: str = "retinaface"
+    #: FollowingDetector detects in full past this many faces: a 192-px window costs about a
+    #: fifth of a 640x360 frame, but with 5 faces the windows took longer (benchmarks/analyze_settings.py)
+    follow_max_faces: int = 3
     _priors: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
