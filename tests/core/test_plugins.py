@@ -31,7 +31,7 @@ def test_builtins_load_through_the_entry_point():
     assert set(info) == {"fer_models", "fer_temporal"}
     assert info["fer_models"].distribution == "fer-models"
     assert info["fer_temporal"].distribution == "fer-temporal"
-    assert {"haar", "full_frame"} <= set(ps.registry("face_detector"))
+    assert {"retinaface", "haar", "full_frame"} <= set(ps.registry("face_detector"))
     assert "small_cnn" in ps.backbones()
     assert {"uniform", "balanced", "class_weights"} <= set(ps.sampler_strategies())
     assert ps.backbones()["small_cnn"].plugin == "fer_models"

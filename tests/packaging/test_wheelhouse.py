@@ -109,7 +109,7 @@ def test_fer_cli_from_the_wheelhouse(wheelhouse, tmp_path, media):
     listing = _run([fercli, "plugins"], work, env).stdout
     for plugin in ("fer_models", "fer_temporal", "fer_plugin_example"):
         assert plugin in listing, listing
-    assert "haar" in listing and "small_cnn" in listing
+    assert "retinaface" in listing and "haar" in listing and "small_cnn" in listing
 
     analyzed = _run([fercli, "analyze", "single_face.mp4"], work, env)  # every option at its default
     assert "Error" not in analyzed.stdout + analyzed.stderr

@@ -106,7 +106,8 @@ def test_fercli_analyze_on_the_real_video_with_a_trained_model(media, tiny_runs,
     header = data["header"]
     n = header["frames_read"]  # the progress bar counts frames read (sampled or not) and ends there
     assert re.search(rf"face_noface\.mov: 100%.*\b{n}/{n} \[", result.output)
-    assert header["detector"] == "haar" and header["weights_sha256"] and header["backbone"] == "small_cnn"
+    assert header["detector"] == "retinaface"
+    assert header["weights_sha256"] and header["backbone"] == "small_cnn"
     faces = [r for r in data["rows"] if r["face_detected"]]
     assert faces and any(not r["face_detected"] for r in data["rows"])
     assert max(r["time"] for r in faces) < min(r["time"] for r in data["rows"] if not r["face_detected"]) + 1

@@ -91,3 +91,20 @@ def test_the_analyzer_option_wraps_any_detector():
     rows = list(Analyzer(uniform, inner, redetect_every=4).rows([frame_with((100, 80, 100))] * 8))
     assert [r["track_id"] for r in rows] == [0] * 8
     assert sum(s == (360, 640) for s in inner.sizes) == 2
+
+
+def test_past_max_faces_every_frame_is_detected_in_full():
+    import numpy as np
+
+    from fer_temporal import FollowingDetector
+
+    calls = []
+
+    def many(frame):
+        calls.append(frame.shape)
+        return [(10 * i, 0, 10 * i + 8, 8, 1.0) for i in range(4)]
+
+    follow = FollowingDetector(many, every=5, max_faces=3)
+    for _ in range(3):
+        follow(np.zeros((40, 60, 3), np.uint8))
+    assert calls == [(40, 60, 3)] * 3  # never a window: four faces are more than three

@@ -115,8 +115,10 @@ def register_face_detectors(register: Register) -> None:
     """Register face detectors by name (used by fer-temporal).
 
     Call ``register(name, factory, description="")``. ``factory(**options)`` returns a callable
-    that takes one ``uint8`` frame ``[H, W, 3]`` and returns a list of boxes
-    ``(x0, y0, x1, y1, score)``.
+    that takes one RGB ``uint8`` frame ``[H, W, 3]`` and returns a list of boxes
+    ``(x0, y0, x1, y1, score)`` in pixels. A box may also carry 5 landmarks (left eye, right
+    eye, nose, mouth left, mouth right; left = the image's left) as ``fer_temporal.Detection``,
+    a tuple with a ``landmarks`` attribute; the timeline's ``lm_*`` columns take them.
 
     >>> from fer_core import hookimpl
     >>> @hookimpl

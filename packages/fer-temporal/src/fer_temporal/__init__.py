@@ -12,11 +12,13 @@
 from fer_core import __version__
 from fer_temporal._analysis import SMOOTHING, Smoother, TimelineAnalysis
 from fer_temporal._api import Timeline, analyze, stream
+from fer_temporal._boxes import LANDMARKS, Detection, as_detection
 from fer_temporal._crops import face_crops, square_box
 from fer_temporal._csv import CsvTimelineWriter
-from fer_temporal._detectors import FullFrameDetector, HaarDetector
+from fer_temporal._detectors import DEFAULT_DETECTOR, FullFrameDetector, HaarDetector
 from fer_temporal._export import analyze_to_files, inside, safe_stem, unique_stems
 from fer_temporal._follow import FollowingDetector
+from fer_temporal._retinaface import RetinaFaceDetector
 from fer_temporal._sources import (
     IMAGE_SUFFIXES,
     Frame,
@@ -31,16 +33,20 @@ from fer_temporal._tracker import IoUTracker, iou_matrix
 from fer_temporal._video import AnnotatedVideoWriter
 
 __all__ = [
+    "DEFAULT_DETECTOR",
     "IMAGE_SUFFIXES",
+    "LANDMARKS",
     "SMOOTHING",
     "Analyzer",
     "AnnotatedVideoWriter",
     "CsvTimelineWriter",
+    "Detection",
     "FollowingDetector",
     "Frame",
     "FullFrameDetector",
     "HaarDetector",
     "IoUTracker",
+    "RetinaFaceDetector",
     "RunStats",
     "Smoother",
     "SourceWarning",
@@ -49,6 +55,7 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_to_files",
+    "as_detection",
     "columns",
     "face_crops",
     "frame_count",

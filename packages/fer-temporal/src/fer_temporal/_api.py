@@ -69,7 +69,7 @@ class Timeline:
         return plot_rows(self.rows, self.segments, Path(path), self.header["classes"], self.header["source"])
 
 
-def stream(source: Any, classifier: Any, detector: Any = "haar", *, smoother: Smoother | None = None,
+def stream(source: Any, classifier: Any, detector: Any = "retinaface", *, smoother: Smoother | None = None,
            name: str | None = None, **options: Any) -> Iterator[dict[str, Any]]:
     """Timeline rows of ``source`` as its frames arrive, with smoothed ``s_<class>`` and ``s_label``.
 
@@ -82,7 +82,7 @@ def stream(source: Any, classifier: Any, detector: Any = "haar", *, smoother: Sm
         yield {**row, **analysis.add(row)}
 
 
-def analyze(source: Any, classifier: Any, detector: Any = "haar", *, smoother: Smoother | None = None,
+def analyze(source: Any, classifier: Any, detector: Any = "retinaface", *, smoother: Smoother | None = None,
             min_length: float = 0.5, name: str | None = None, **options: Any) -> Timeline:
     """The whole :class:`Timeline` of ``source`` in memory (see :func:`stream` for long inputs)."""
     analyzer = Analyzer(classifier, detector, **options)

@@ -1,19 +1,23 @@
-"""Face detectors: OpenCV's Haar cascade (offline, from opencv-python-headless) and full-frame.
+"""Face detectors: RetinaFace (the default, :mod:`fer_temporal._retinaface`), OpenCV's Haar
+cascade (offline, from opencv-python-headless) and full-frame.
 
 A detector is any callable ``detector(frame) -> list of (x0, y0, x1, y1, score)`` for an RGB
-uint8 frame ``[H, W, 3]``, boxes in pixels. Detectors are registered by name through the
+uint8 frame ``[H, W, 3]``, boxes in pixels; a box may be a :class:`~fer_temporal.Detection`,
+which is such a tuple with 5 landmarks besides. Detectors are registered by name through the
 ``register_face_detectors`` hook of the ``fer`` entry-point group (this package registers the
-two below in :mod:`fer_temporal.plugin`); a third-party detector plugs in the same way.
+three here in :mod:`fer_temporal.plugin`); a third-party detector plugs in the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fer_core.errors import ConfigError
+from fer_temporal._retinaface import retinaface
 
 Box = tuple[float, float, float, float, float]
 
@@ -90,4 +94,5 @@ def haar(**options: Any) -> HaarDetector:
         raise ConfigError(f"face detector 'haar': {exc}") from None
 
 
-DETECTORS = {"haar": haar, "full_frame": full_frame}
+DETECTORS: dict[str, Callable[..., Any]] = {"retinaface": retinaface, "haar": haar, "full_frame": full_frame}
+DEFAULT_DETECTOR = "retinaface"

@@ -5,47 +5,50 @@ frame gets a search window: a square ``1 + 2 * context`` times its side around i
 frame and shrunk so the face is about ``face_px`` pixels, which is small and has few scales
 left to search. A face not found in its window is gone until the next full detection; when no
 face is left, every frame is detected in full. A face entering the picture is found by the next
-full detection, at most ``every - 1`` frames late.
+full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
+detector's ``follow_max_faces``, else no limit) the windows cost more than one full detection,
+and every frame is detected in full.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 from PIL import Image
 
 from fer_core.errors import ConfigError
+from fer_temporal._boxes import Detection, as_detection
 from fer_temporal._crops import square_box
 from fer_temporal._tracker import iou_matrix
-
-Box = tuple[float, float, float, float, float]
 
 
 class FollowingDetector:
     """``detector`` in full on every ``every``-th frame, and near the last faces in between."""
 
     def __init__(self, detector: Callable[[np.ndarray], list], every: int = 5, *, context: float = 1.0,
-                 face_px: int = 64) -> None:
+                 face_px: int = 64, max_faces: int | None = None) -> None:
         if every < 1 or context <= 0 or face_px < 8:
             raise ConfigError(f"redetect every must be >= 1 (got {every}), context > 0 (got {context}), "
                               f"face_px >= 8 (got {face_px})")
         self.detector, self.every, self.context, self.face_px = detector, every, context, face_px
         self.name = getattr(detector, "name", type(detector).__name__)
+        limit = max_faces if max_faces is not None else getattr(detector, "follow_max_faces", None)
+        self.max_faces = None if limit is None else int(limit)
         self._frame = 0
-        self._last: list[Box] = []
+        self._last: list[Detection] = []
 
-    def __call__(self, frame: np.ndarray) -> list[Box]:
-        if self._frame % self.every == 0 or not self._last:
-            boxes = [cast(Box, tuple(float(v) for v in b)) for b in self.detector(frame)]
+    def __call__(self, frame: np.ndarray) -> list[Detection]:
+        crowded = self.max_faces is not None and len(self._last) > self.max_faces
+        if self._frame % self.every == 0 or not self._last or crowded:
+            boxes = [as_detection(b) for b in self.detector(frame)]
         else:
             boxes = _dedupe([b for last in self._last for b in self._near(frame, last)])
         self._frame += 1
         self._last = boxes
         return boxes
 
-    def _near(self, frame: np.ndarray, box: Box) -> list[Box]:
+    def _near(self, frame: np.ndarray, box: Detection) -> list[Detection]:
         h, w = frame.shape[:2]
         side = max(box[2] - box[0], box[3] - box[1])
         x0, y0, x1, y1 = square_box(box, 2 * self.context)
@@ -58,11 +61,10 @@ class FollowingDetector:
             window = window.resize((max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
                                    Image.Resampling.BILINEAR)
         sx, sy = (x1 - x0) / window.width, (y1 - y0) / window.height
-        return [(x0 + b[0] * sx, y0 + b[1] * sy, x0 + b[2] * sx, y0 + b[3] * sy, *b[4:5])
-                for b in self.detector(np.asarray(window))]
+        return [as_detection(b).mapped(x0, y0, sx, sy) for b in self.detector(np.asarray(window))]
 
 
-def _dedupe(boxes: list[Box], threshold: float = 0.5) -> list[Box]:
+def _dedupe(boxes: list[Detection], threshold: float = 0.5) -> list[Detection]:
     """One box of each group overlapping by IoU >= ``threshold`` (two windows can see one face)."""
     if len(boxes) < 2:
         return boxes

@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError, DataError
+from fer_temporal._boxes import Detection, as_detection, landmark_columns, landmark_values
 from fer_temporal._crops import face_crops
 from fer_temporal._downscale import for_large_frames
 from fer_temporal._follow import FollowingDetector
@@ -28,10 +29,13 @@ FrameCallback = Callable[[Frame, list[dict[str, Any]]], None]
 
 
 def columns(classes: Iterable[str] = CLASSES) -> list[str]:
-    """The timeline's columns, in order (probabilities ``p_<class>``, deltas ``d_<class>``)."""
+    """The timeline's columns, in order: the box and its score, its landmarks ``lm_<point>_x``,
+    ``lm_<point>_y`` (empty when the detector gives none), probabilities ``p_<class>``, deltas
+    ``d_<class>``."""
     classes = list(classes)
     return (["source", "frame", "time", "face_detected", "track_id", "x0", "y0", "x1", "y1", "score"]
-            + [f"p_{c}" for c in classes] + ["label", "label_prob"] + [f"d_{c}" for c in classes])
+            + landmark_columns() + [f"p_{c}" for c in classes] + ["label", "label_prob"]
+            + [f"d_{c}" for c in classes])
 
 
 def resolve_detector(detector: str | Callable[[np.ndarray], list], options: dict[str, Any] | None = None,
@@ -72,16 +76,19 @@ class Analyzer:
     it has no such attribute); ``S`` is ``classifier.size`` or 48. ``fer_models.load(...)``
     gives such a classifier; so does any function.
 
-    ``detector`` is a registered name (``"haar"``, ``"full_frame"``, a plugin's) or a callable
-    ``frame -> [(x0, y0, x1, y1, score), ...]``. ``realtime = True`` is for live streams: a frame
-    whose stream time is already behind the wall clock since the first frame is dropped (and
-    counted in :attr:`stats`), and faces are classified frame by frame. ``on_frame(frame, rows)``,
+    ``detector`` is a registered name (``"retinaface"``, the default, ``"haar"``, ``"full_frame"``,
+    a plugin's) or a callable ``frame -> [(x0, y0, x1, y1, score), ...]`` (boxes may be
+    :class:`~fer_temporal.Detection` with landmarks, which go to the rows' ``lm_*`` columns).
+    ``realtime = True`` is for live streams: a frame whose stream time is already behind the
+    wall clock since the first frame is dropped (and counted in :attr:`stats`), and faces are
+    classified frame by frame. ``on_frame(frame, rows)``,
     if given, is called for each processed frame with its rows (the annotated video uses it).
     ``redetect_every = N > 1`` runs the detector in full on every N-th processed frame only and,
     in between, just around the faces of the previous frame (:class:`FollowingDetector`).
     """
 
-    def __init__(self, classifier: Classifier, detector: str | Callable[[np.ndarray], list] = "haar", *,
+    def __init__(self, classifier: Classifier,
+                 detector: str | Callable[[np.ndarray], list] = "retinaface", *,
                  detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
                  realtime: bool = False, on_frame: FrameCallback | None = None, redetect_every: int = 1,
@@ -143,7 +150,8 @@ class Analyzer:
                             f"expected ({len(batch)}, {len(self.classes)})")
         return probs
 
-    def _rows_of(self, frame: Frame, boxes: list, ids: list[int], probs: np.ndarray) -> list[dict[str, Any]]:
+    def _rows_of(self, frame: Frame, boxes: list[Detection], ids: list[int],
+                 probs: np.ndarray) -> list[dict[str, Any]]:
         base = {"source": frame.source, "frame": frame.index, "time": frame.time}
         if not boxes:
             return [{**base, "face_detected": False}]
@@ -154,7 +162,7 @@ class Analyzer:
             top = int(p.argmax())
             row = {**base, "face_detected": True, "track_id": track_id,
                    "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
-                   "score": box[4] if len(box) > 4 else None,
+                   "score": box.score, **landmark_values(box),
                    **{f"p_{c}": float(v) for c, v in zip(self.classes, p, strict=True)},
                    "label": self.classes[top], "label_prob": float(p[top])}
             if prev is not None:
@@ -188,7 +196,7 @@ class Analyzer:
         for frame in frames:
             self.stats.frames_processed += 1
             try:
-                boxes = [tuple(float(v) for v in b) for b in self.detector(frame.image)]
+                boxes = [as_detection(b) for b in self.detector(frame.image)]
             except (ValueError, TypeError) as exc:
                 raise DataError(f"{frame.source} frame {frame.index}: the detector failed: {exc}") from None
             ids = self.tracker.update(boxes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,16 @@ from fer_core.errors import DataError, FerError
               help="A shipped model's name, a run folder, model.safetensors, .onnx or ensemble.json. "
                    "A bare name is a shipped model even if a folder of that name is here: write "
                    "./NAME for the folder.")
-@click.option("--detector", default="haar", show_default=True,
-              help="A registered face detector: haar, full_frame (inputs already face crops), a plugin's.")
+@click.option("--detector", default="retinaface", show_default=True,
+              help="A registered face detector: retinaface (5 landmarks), haar, full_frame (inputs "
+                   "already face crops), a plugin's (fercli plugins lists them).")
+@click.option("--detector-option", "detector_pairs", multiple=True, metavar="KEY=VALUE",
+              help="An option of the detector, repeatable: retinaface takes input_size (long side "
+                   "the frame is shrunk to, 640), score_threshold (0.7), nms_threshold, threads; "
+                   "haar takes scale_factor, min_neighbors, min_size.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads of the classifier (torch) and of the detector when it takes a "
+                   "threads option (retinaface). Default: torch's (the CPUs here).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("timelines"), show_default=True,
               help="Folder for <name>.csv, <name>.json and <name>.png.")
 @click.option("--fps", type=float, default=None,
@@ -47,7 +56,8 @@ from fer_core.errors import DataError, FerError
 @progress_option
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
-            realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int) -> None:
+            realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int,
+            detector_pairs: tuple[str, ...], threads: int | None) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
@@ -68,8 +78,14 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     from fer_temporal import Smoother, unique_stems
 
     ensure_writable_dir(out)
+    detector_options = _detector_options(detector, detector_pairs, threads)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     classifier = load(model_ref)
-    options = {"detector": detector, "fps": fps, "stride": stride, "batch_size": batch_size,
+    options = {"detector": detector, "detector_options": detector_options, "fps": fps, "stride": stride,
+               "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,
                "redetect_every": redetect_every}
     Smoother(smoothing, alpha, window)  # a bad setting fails once, before any source
@@ -90,6 +106,30 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     if failed:
         raise DataError(f"{len(failed)} of {len(sources)} sources failed, each named above "
                         f"({', '.join(source for source, _exc in failed)})")
+
+
+def _detector_options(detector: str, pairs: tuple[str, ...], threads: int | None) -> dict[str, Any]:
+    """``--detector-option`` pairs as a dict (values read as JSON numbers or booleans when they
+    are, else strings), plus ``threads`` when the detector's factory takes that option."""
+    from fer_core.plugins import get_plugins
+
+    registered = get_plugins().get("face_detector", detector)  # an unknown name fails here, once
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="'--detector-option'")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    allowed = registered.allowed_options()
+    if threads is not None and "threads" not in options and allowed is not None and "threads" in allowed:
+        options["threads"] = threads
+    problem = registered.option_problem(options)
+    if problem:
+        raise click.BadParameter(f"{registered.label}: {problem}", param_hint="'--detector-option'")
+    return options
 
 
 def _analyze_one(source: str, name: str, classifier: Any, out: Path, progress: bool | None,
