@@ -21,7 +21,7 @@ from fer_core.data import _load as load_module
 def decodes(monkeypatch):
     """Counts real decodes (cache misses) of CSV files and image folders by load_dataset."""
     calls = []
-    for name in ("read_fer2013_csv", "read_image_folder"):
+    for name in ("read_fer2013_arrays", "read_image_folder_arrays"):
         real = getattr(load_module, name)
 
         def counting(*args, _real=real, **kwargs):

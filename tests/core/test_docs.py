@@ -10,7 +10,8 @@ import pytest
 MODULES = ["fer_core.hookspecs", "fer_core._registrar", "fer_core.classes", "fer_core.config",
            "fer_core._env_paths", "fer_core.plugins", "fer_core.config_validation",
            "fer_models.backbones.hf_vit", "fer_models.ensemble._fusion", "fer_models.inference._faces",
-           "fer_temporal", "fer_temporal._api", "fer_temporal._boxes", "fer_temporal._export"]
+           "fer_temporal", "fer_temporal._api", "fer_temporal._boxes", "fer_temporal._export",
+           "fer_core._lazy"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -148,8 +148,8 @@ def _a_tuple(num_classes=7, in_chans=1):
 BAD_FACTORIES = {
     "returns a function": (_returns_a_function, {},
                            "its factory returned a function (_linear), not a torch.nn.Module"),
-    "TypeError inside": (_buggy, {}, "failed inside its factory: TypeError: Linear.__init__() got an "
-                                     "unexpected keyword argument 'bogus'"),
+    "TypeError inside": (_buggy, {}, "failed inside its factory with options none: TypeError: "
+                                     "Linear.__init__() got an unexpected keyword argument 'bogus'"),
     "bad option": (_buggy, {"dept": 3}, "rejected its options ['dept']: unknown option 'dept'; "
                                         "allowed options: depth"),
     "wrong logits": (_five_logits, {}, "its model maps a dummy batch [2, 1, 48, 48] to a tensor of shape "
@@ -210,6 +210,6 @@ def test_strategy_factory_bug_is_told_apart_from_bad_options(install, monkeypatc
     with pytest.raises(PluginError, match=r"rejected its options \['powr'\]: unknown option 'powr'; "
                                           r"allowed options: power"):
         reg.build(powr=1)
-    with pytest.raises(PluginError,
-                       match=r"failed inside its factory with options power=1: TypeError: oops inside"):
+    with pytest.raises(PluginError, match=r"failed inside its factory with options power=1: "
+                                          r"TypeError: oops inside"):
         reg.build(power=1)

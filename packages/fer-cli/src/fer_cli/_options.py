@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from fer_core.config import ExperimentConfig
+if TYPE_CHECKING:
+    from fer_core.config import ExperimentConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +40,7 @@ def load_config(path: Path, *, smoke: bool = False, max_steps: int | None = None
                 epochs: int | None = None, subset_per_class: int | None = None,
                 seed: int | None = None, threads: int | None = None) -> ExperimentConfig:
     """Read a config and apply the command-line overrides."""
+    from fer_core.config import ExperimentConfig
     from fer_core.training import apply_smoke
 
     cfg = ExperimentConfig.from_toml(path)

@@ -1,12 +1,25 @@
-"""fer-core: hook specs, plugin manager, data layer and trainer of the ``fer`` toolkit."""
+"""fer-core: hook specs, plugin manager, data layer and trainer of the ``fer`` toolkit.
+
+Importing it is light (no torch): what needs torch (:class:`EpochContext`,
+:class:`SamplerStrategy`) is imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from fer_core._images import IMAGE_EXTENSIONS, MAX_PIXELS, ImageWarning, open_image, read_rgb
+from fer_core._lazy import LazyFactory, lazy
 from fer_core._registrar import Register
 from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
 from fer_core.errors import ConfigError, DataError, FerError, PluginError, PluginWarning
 from fer_core.hookspecs import hookimpl
-from fer_core.sampling import EpochContext, SamplerStrategy
+
+if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
+    from fer_core.sampling import EpochContext, SamplerStrategy
+
+_LAZY = {"EpochContext": "fer_core.sampling", "SamplerStrategy": "fer_core.sampling"}
 
 __all__ = [
     "CLASSES",
@@ -18,6 +31,7 @@ __all__ = [
     "EpochContext",
     "FerError",
     "ImageWarning",
+    "LazyFactory",
     "PluginError",
     "PluginWarning",
     "Register",
@@ -25,6 +39,15 @@ __all__ = [
     "__version__",
     "class_index",
     "hookimpl",
+    "lazy",
     "open_image",
     "read_rgb",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fer_core' has no attribute {name!r}")

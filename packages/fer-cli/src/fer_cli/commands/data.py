@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from fer_core.data import data_report, format_report, load_dataset
-
 
 @click.group()
 def data() -> None:
@@ -23,6 +21,8 @@ def data() -> None:
 @click.option("--no-cache", is_flag=True, help="Decode again even if a cached copy exists.")
 def report(path: Path, resize: bool, skip_bad: bool, as_json: bool, no_cache: bool) -> None:
     """Counts per split and class, imbalance ratio and duplicate images of a FER2013 CSV or folder."""
-    ds = load_dataset(path, resize=resize, skip_bad=skip_bad, cache=not no_cache)
+    from fer_core.data import data_report, format_report, load_arrays  # numpy only, no torch
+
+    ds = load_arrays(path, resize=resize, skip_bad=skip_bad, cache=not no_cache)
     rep = data_report(ds)
     click.echo(json.dumps(rep.to_dict(), indent=2) if as_json else format_report(rep))

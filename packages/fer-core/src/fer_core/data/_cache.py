@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from fer_core.data._dataset import FerDataset
+from fer_core.data._arrays import DatasetArrays
 
 FORMAT_VERSION = 1
 CACHE_ENV = "FER_CACHE_DIR"
@@ -45,19 +44,19 @@ def _fingerprint(path: Path, options: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def _save(ds: FerDataset, target: Path) -> None:
+def _save(ds: DatasetArrays, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     meta = {"split_names": ds.split_names, "roles": ds.roles, "source": ds.source}
     arrays: dict[str, Any] = {  # (np.savez types its **kwds so that a plain dict of arrays clashes)
-        "images": ds.images.numpy(),
-        "labels": ds.labels.numpy(),
-        "split_ids": ds.split_ids.numpy(),
+        "images": ds.images,
+        "labels": ds.labels,
+        "split_ids": ds.split_ids,
         "meta": np.array(json.dumps(meta)),
     }
     if ds.locations is not None:
         arrays["locations"] = np.array(ds.locations)
     if ds.soft_labels is not None:
-        arrays["soft_labels"] = ds.soft_labels.numpy()
+        arrays["soft_labels"] = ds.soft_labels
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -70,27 +69,31 @@ def _save(ds: FerDataset, target: Path) -> None:
         raise
 
 
-def _load(target: Path) -> FerDataset | None:
+def _load(target: Path) -> DatasetArrays | None:
     try:
         with np.load(target, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            return FerDataset(
-                images=torch.from_numpy(z["images"]),
-                labels=torch.from_numpy(z["labels"]),
-                split_ids=torch.from_numpy(z["split_ids"]),
+            images, labels, split_ids = z["images"], z["labels"], z["split_ids"]
+            if (images.dtype != np.uint8 or images.ndim != 4
+                    or not len(images) == len(labels) == len(split_ids)):
+                return None  # (what FerDataset would refuse) decoded again
+            return DatasetArrays(
+                images=images,
+                labels=labels,
+                split_ids=split_ids,
                 split_names=tuple(meta["split_names"]),
                 roles=dict(meta["roles"]),
                 source=meta["source"],
                 locations=z["locations"].tolist() if "locations" in z.files else None,
-                soft_labels=torch.from_numpy(z["soft_labels"]) if "soft_labels" in z.files else None,
+                soft_labels=z["soft_labels"] if "soft_labels" in z.files else None,
             )
     except Exception:  # EOFError, BadZipFile, NotImplementedError, TokenError, ... all mean damaged
         return None  # a damaged entry is decoded again and overwritten
 
 
 def cached(
-    path: Path, options: dict[str, Any], decode: Callable[[], FerDataset], *, enabled: bool = True
-) -> FerDataset:
+    path: Path, options: dict[str, Any], decode: Callable[[], DatasetArrays], *, enabled: bool = True
+) -> DatasetArrays:
     """Return the cached decode of ``path`` with ``options``, decoding (and caching) on a miss."""
     if not enabled:
         return decode()

@@ -9,14 +9,10 @@ import numpy as np
 import torch
 
 from fer_core.classes import CLASSES, NUM_CLASSES
+from fer_core.data._labels import FER2013_ROLES, ROLES
 from fer_core.errors import DataError
 
-#: The roles a split plays under the toolkit's protocol: fit on ``train``, choose (early
-#: stopping, best checkpoint, ensemble weights) on ``select``, report once on ``report``.
-ROLES = ("train", "select", "report")
-
-#: FER2013 ``Usage`` values and the roles they play.
-FER2013_ROLES = {"Training": "train", "PublicTest": "select", "PrivateTest": "report"}
+__all__ = ["FER2013_ROLES", "ROLES", "FerDataset", "Split"]  # the roles: fer_core.data._labels
 
 
 @dataclass(frozen=True)

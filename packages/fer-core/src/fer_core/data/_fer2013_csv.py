@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from fer_core.classes import CLASSES, NUM_CLASSES
-from fer_core.data._dataset import FER2013_ROLES, FerDataset
+from fer_core.data._arrays import DatasetArrays
+from fer_core.data._labels import FER2013_ROLES
 from fer_core.data._textfile import csv_rows, open_text, read_header
 from fer_core.errors import DataError
+
+if TYPE_CHECKING:
+    from fer_core.data._dataset import FerDataset
 
 SIDE = 48
 PIXELS = SIDE * SIDE
@@ -38,6 +42,14 @@ def _parse_pixels(text: str, where: str) -> np.ndarray:
 
 def read_fer2013_csv(path: str | Path) -> FerDataset:
     """Read a FER2013 CSV (``.csv`` or ``.csv.gz``) into a :class:`FerDataset`.
+
+    The tensors of :func:`read_fer2013_arrays` (which says what is checked).
+    """
+    return read_fer2013_arrays(path).to_dataset()
+
+
+def read_fer2013_arrays(path: str | Path) -> DatasetArrays:
+    """Read a FER2013 CSV (``.csv`` or ``.csv.gz``) into :class:`DatasetArrays` (numpy, no torch).
 
     Splits are the ``Usage`` values, with roles Training=train, PublicTest=select,
     PrivateTest=report. Every bad row raises :class:`DataError` naming the file and the
@@ -79,10 +91,10 @@ def read_fer2013_csv(path: str | Path) -> FerDataset:
             usages.append(split_names.index(usage))
     if not labels:
         raise DataError(f"{path}: has a header but no data rows")
-    return FerDataset(
-        images=torch.from_numpy(np.stack(images).reshape(-1, 1, SIDE, SIDE)),
-        labels=torch.tensor(labels, dtype=torch.long),
-        split_ids=torch.tensor(usages, dtype=torch.int8),
+    return DatasetArrays(
+        images=np.stack(images).reshape(-1, 1, SIDE, SIDE),
+        labels=np.array(labels, dtype=np.int64),
+        split_ids=np.array(usages, dtype=np.int8),
         split_names=tuple(split_names),
         roles={role: name for name, role in FER2013_ROLES.items()},
         source=str(path),

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from fer_core._images import IMAGE_EXTENSIONS, MAX_PIXELS, open_image
 from fer_core.classes import class_index
-from fer_core.data._dataset import FerDataset
+from fer_core.data._arrays import DatasetArrays
 from fer_core.errors import DataError
+
+if TYPE_CHECKING:
+    from fer_core.data._dataset import FerDataset
 
 IMAGE_SUFFIXES = set(IMAGE_EXTENSIONS)  # a GIF face is its first frame
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "load_image", "read_image_folder"]  # MAX_PIXELS: fer_core._images
@@ -65,6 +68,16 @@ def read_image_folder(
 ) -> FerDataset:
     """Read ``root/<split>/<emotion>/<image>`` into a :class:`FerDataset`.
 
+    The tensors of :func:`read_image_folder_arrays` (which says how folders map to splits).
+    """
+    return read_image_folder_arrays(root, size=size, resize=resize, skip_bad=skip_bad).to_dataset()
+
+
+def read_image_folder_arrays(
+    root: str | Path, *, size: int = 48, resize: bool = False, skip_bad: bool = False
+) -> DatasetArrays:
+    """Read ``root/<split>/<emotion>/<image>`` into :class:`DatasetArrays` (numpy, no torch).
+
     Split folders ``train``/``val``/``test`` (also ``training``, ``validation``,
     ``publictest``, ``privatetest``) get the roles train/select/report; in a Kaggle ``test``
     folder the ``PublicTest_``/``PrivateTest_`` file-name prefixes split it into select and
@@ -114,10 +127,10 @@ def read_image_folder(
         )
     if not labels:
         raise DataError(f"{root}: no images found under <split>/<emotion>/ folders")
-    return FerDataset(
-        images=torch.from_numpy(np.stack(images)).unsqueeze(1),
-        labels=torch.tensor(labels, dtype=torch.long),
-        split_ids=torch.tensor(split_ids, dtype=torch.int8),
+    return DatasetArrays(
+        images=np.stack(images)[:, None],
+        labels=np.array(labels, dtype=np.int64),
+        split_ids=np.array(split_ids, dtype=np.int8),
         split_names=tuple(split_names),
         roles=roles,
         source=str(root),

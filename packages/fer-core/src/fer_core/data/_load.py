@@ -1,17 +1,36 @@
-"""One entry point for every data source: :func:`load_dataset`."""
+"""One entry point for every data source: :func:`load_dataset` (and :func:`load_arrays`, no torch)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from fer_core.data._arrays import DatasetArrays
 from fer_core.data._cache import cached
-from fer_core.data._dataset import FerDataset
-from fer_core.data._fer2013_csv import read_fer2013_csv
-from fer_core.data._ferplus import apply_ferplus, read_ferplus_votes
-from fer_core.data._folder import read_image_folder
+from fer_core.data._fer2013_csv import read_fer2013_arrays
+from fer_core.data._folder import read_image_folder_arrays
+from fer_core.data._labels import LABEL_SOURCES
 from fer_core.errors import DataError
 
-LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-distribution")
+if TYPE_CHECKING:
+    from fer_core.data._dataset import FerDataset
+
+
+def load_arrays(path: str | Path, *, resize: bool = False, skip_bad: bool = False,
+                cache: bool = True) -> DatasetArrays:
+    """A FER2013 CSV file or image folder decoded once (and cached) into numpy arrays, no torch.
+
+    What :func:`load_dataset` starts from, with the dataset's own labels; ``fercli data report``
+    uses it directly.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        options = {"form": "folder", "resize": resize, "skip_bad": skip_bad}
+        return cached(path, options, lambda: read_image_folder_arrays(path, resize=resize, skip_bad=skip_bad),
+                      enabled=cache and not skip_bad)
+    return cached(path, {"form": "csv"}, lambda: read_fer2013_arrays(path), enabled=cache)
 
 
 def load_dataset(
@@ -35,6 +54,8 @@ def load_dataset(
     >>> len(ds.split("train")), len(ds.split("select")), len(ds.split("report"))  # doctest: +SKIP
     (28709, 3589, 3589)
     """
+    from fer_core.data._ferplus import apply_ferplus, read_ferplus_votes
+
     path = Path(path)
     if labels not in LABEL_SOURCES:
         raise DataError(f"labels must be one of {', '.join(LABEL_SOURCES)}, not {labels!r}")
@@ -44,12 +65,7 @@ def load_dataset(
         raise DataError(f"labels = {labels!r} needs the FER+ vote file (ferplus = PATH)")
     if labels != "fer2013" and path.is_dir():
         raise DataError(f"{path}: FER+ labels line up with the CSV form only, not a folder")
-    if path.is_dir():
-        options = {"form": "folder", "resize": resize, "skip_bad": skip_bad}
-        ds = cached(path, options, lambda: read_image_folder(path, resize=resize, skip_bad=skip_bad),
-                    enabled=cache and not skip_bad)
-    else:
-        ds = cached(path, {"form": "csv"}, lambda: read_fer2013_csv(path), enabled=cache)
+    ds = load_arrays(path, resize=resize, skip_bad=skip_bad, cache=cache).to_dataset()
     if labels != "fer2013" and ferplus is not None:  # (None raised above)
         ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
     if subset_per_class is not None:

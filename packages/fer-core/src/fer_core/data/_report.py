@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fer_core.classes import CLASSES
-from fer_core.data._dataset import FerDataset
+from fer_core.data._arrays import DatasetArrays
+
+if TYPE_CHECKING:
+    from fer_core.data._dataset import FerDataset
 
 
 @dataclass
@@ -61,16 +65,23 @@ def _image_keys(images: np.ndarray) -> np.ndarray:
     return np.array([hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat], "S16")
 
 
-def data_report(ds: FerDataset) -> DataReport:
-    """Count images per split and class and find exact duplicates within and across splits."""
-    labels = ds.labels.numpy()
-    split_ids = ds.split_ids.numpy()
+def _numpy(values: Any) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else values.numpy()
+
+
+def data_report(ds: FerDataset | DatasetArrays) -> DataReport:
+    """Count images per split and class and find exact duplicates within and across splits.
+
+    ``ds``: a dataset of tensors, or its numpy :class:`DatasetArrays` (no torch needed).
+    """
+    labels = _numpy(ds.labels)
+    split_ids = _numpy(ds.split_ids)
     splits = [
         SplitCounts(name, ds.role_of(name),
                     np.bincount(labels[split_ids == k], minlength=len(CLASSES)).tolist())
         for k, name in enumerate(ds.split_names)
     ]
-    images = ds.images.numpy()
+    images = _numpy(ds.images)
     _, group, sizes = np.unique(_image_keys(images), return_inverse=True, return_counts=True)
     dup = Duplicates()
     dup.all_black = int((images.reshape(len(images), -1).max(axis=1) == 0).sum())

@@ -1,0 +1,15 @@
+"""Label sources and split roles (a leaf: the config schema and the numpy readers import it, no torch)."""
+
+from __future__ import annotations
+
+#: ``[data] labels``: the dataset's own labels, or FER+ votes (majority class or distribution).
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-distribution")
+
+#: The roles a split plays under the toolkit's protocol: fit on ``train``, choose (early
+#: stopping, best checkpoint, ensemble weights) on ``select``, report once on ``report``.
+ROLES = ("train", "select", "report")
+
+#: FER2013 ``Usage`` values and the roles they play.
+FER2013_ROLES = {"Training": "train", "PublicTest": "select", "PrivateTest": "report"}
+
+__all__ = ["FER2013_ROLES", "LABEL_SOURCES", "ROLES"]
