@@ -148,8 +148,8 @@ def _a_tuple(num_classes=7, in_chans=1):
 BAD_FACTORIES = {
     "returns a function": (_returns_a_function, {},
                            "its factory returned a function (_linear), not a torch.nn.Module"),
-    "TypeError inside": (_buggy, {}, "failed inside its factory with options none: TypeError: "
-                                     "Linear.__init__() got an unexpected keyword argument 'bogus'"),
+    "TypeError inside": (_buggy, {}, "failed inside its factory: TypeError: Linear.__init__() got an "
+                                     "unexpected keyword argument 'bogus'"),
     "bad option": (_buggy, {"dept": 3}, "rejected its options ['dept']: unknown option 'dept'; "
                                         "allowed options: depth"),
     "wrong logits": (_five_logits, {}, "its model maps a dummy batch [2, 1, 48, 48] to a tensor of shape "

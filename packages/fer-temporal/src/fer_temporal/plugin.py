@@ -10,8 +10,7 @@ from fer_core import Register, hookimpl, lazy
 #: name -> (``module:factory``, description); the same names as ``_detectors.DETECTORS`` (a test checks)
 DETECTORS: dict[str, tuple[str, str]] = {
     "retinaface": ("fer_temporal._retinaface:retinaface",
-                   "RetinaFace-MobileNet0.25 (ONNX, in the wheel): boxes, 5 landmarks, a score; the default "
-                   "(options: input_size, score_threshold, nms_threshold, threads)."),
+                   "RetinaFace-MobileNet0.25 (ONNX Runtime), the default: boxes with 5 landmarks."),
     "haar": ("fer_temporal._detectors:haar",
              "OpenCV Haar cascade, offline (options: cascade, scale_factor, min_neighbors, min_size)."),
     "full_frame": ("fer_temporal._detectors:full_frame",
