@@ -121,8 +121,11 @@ def test_fer_cli_from_the_wheelhouse(wheelhouse, tmp_path, media):
     assert summary["header"]["faces"] == len(faces)
 
     predicted = _run([fercli, "predict", "single_face.jpg"], work, env).stdout
-    assert "single_face.jpg" in predicted
-    assert any(label in predicted for label in fer_core.CLASSES)
+    (row,) = [line for line in predicted.splitlines() if line.startswith("| single_face.jpg |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    label, probs = cells[1], [float(c) for c in cells[3:]]
+    assert label in fer_core.CLASSES and len(probs) == len(fer_core.CLASSES)
+    assert abs(sum(probs) - 1) < 0.01 and probs[fer_core.CLASSES.index(label)] == max(probs)
 
 
 def _private_test_faces(csv_path: Path, n: int) -> list[tuple[int, list[int]]]:

@@ -6,10 +6,10 @@ Importing it is light (no torch): what needs torch (:class:`EpochContext`,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fer_core._images import IMAGE_EXTENSIONS, MAX_PIXELS, ImageWarning, open_image, read_rgb
-from fer_core._lazy import LazyFactory, lazy
+from fer_core._lazy import LazyFactory, lazy, lazy_exports
 from fer_core._registrar import Register
 from fer_core._version import __version__
 from fer_core.classes import CLASSES, NUM_CLASSES, class_index
@@ -44,10 +44,4 @@ __all__ = [
     "read_rgb",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'fer_core' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from fer_core.errors import PluginError
@@ -88,3 +89,26 @@ def lazy(target: str) -> LazyFactory:
 
 
 __all__ = ["LazyFactory", "lazy"]
+
+
+def lazy_exports(package: str, table: dict[str, str], namespace: dict[str, Any],
+                 exported: list[str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's module ``__getattr__`` and ``__dir__`` (PEP 562) for names imported on first use.
+
+    ``table`` maps an exported name to the module that defines it; the first access imports that
+    module and keeps the value in the package's ``namespace``, so later reads are plain attributes::
+
+        __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)
+    """
+
+    def getattr_(name: str) -> Any:
+        if name in table:
+            value = getattr(importlib.import_module(table[name]), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def dir_() -> list[str]:
+        return sorted({*namespace, *exported})
+
+    return getattr_, dir_

@@ -7,9 +7,10 @@ ready classifier (see :mod:`fer_models.inference`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fer_core import __version__
+from fer_core._lazy import lazy_exports
 
 if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
     from fer_models.ensemble import Ensemble
@@ -27,10 +28,4 @@ _LAZY = {
 
 __all__ = ["Classifier", "Ensemble", "__version__", "export_onnx", "load", "prepare_faces", "shipped_models"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'fer_models' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fer_core import __version__
+from fer_core._lazy import lazy_exports
 
 if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
     from fer_temporal._analysis import SMOOTHING, Smoother, TimelineAnalysis
@@ -97,16 +98,4 @@ __all__ = [
     "unique_stems",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # once imported, a plain attribute (doctest and dir() see it)
-        return value
-    raise AttributeError(f"module 'fer_temporal' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -10,7 +10,9 @@ Importing the package is light: each name below imports its module (and torch) o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fer_core._lazy import lazy_exports
 
 if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
     from fer_core.data._arrays import DatasetArrays
@@ -79,14 +81,4 @@ __all__ = [
     "read_image_folder_arrays",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'fer_core.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fer_core.data._labels import role_of
+
 if TYPE_CHECKING:
     from fer_core.data._dataset import FerDataset
 
@@ -35,10 +37,7 @@ class DatasetArrays:
 
     def role_of(self, split_name: str) -> str | None:
         """The role ``split_name`` plays, or ``None``."""
-        for role, name in self.roles.items():
-            if name == split_name:
-                return role
-        return None
+        return role_of(self.roles, split_name)
 
     def to_dataset(self) -> FerDataset:
         """The same rows as a :class:`FerDataset` of tensors (imports torch)."""

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from fer_core.classes import CLASSES, NUM_CLASSES
-from fer_core.data._labels import FER2013_ROLES, ROLES
+from fer_core.data._labels import FER2013_ROLES, ROLES, role_of
 from fer_core.errors import DataError
 
 __all__ = ["FER2013_ROLES", "ROLES", "FerDataset", "Split"]  # the roles: fer_core.data._labels
@@ -65,10 +65,7 @@ class FerDataset:
 
     def role_of(self, split_name: str) -> str | None:
         """The role ``split_name`` plays, or ``None``."""
-        for role, name in self.roles.items():
-            if name == split_name:
-                return role
-        return None
+        return role_of(self.roles, split_name)
 
     def split(self, key: str, *, allow_empty: bool = False) -> Split:
         """A split by role (``train``/``select``/``report``) or by name (``PublicTest``).

@@ -12,4 +12,11 @@ ROLES = ("train", "select", "report")
 #: FER2013 ``Usage`` values and the roles they play.
 FER2013_ROLES = {"Training": "train", "PublicTest": "select", "PrivateTest": "report"}
 
-__all__ = ["FER2013_ROLES", "LABEL_SOURCES", "ROLES"]
+
+
+def role_of(roles: dict[str, str], split_name: str) -> str | None:
+    """The role (``train``/``select``/``report``) that ``split_name`` plays in ``roles``, or ``None``."""
+    return next((role for role, name in roles.items() if name == split_name), None)
+
+
+__all__ = ["FER2013_ROLES", "LABEL_SOURCES", "ROLES", "role_of"]
