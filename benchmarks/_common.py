@@ -5,9 +5,11 @@ environment without the toolkit."""
 
 from __future__ import annotations
 
+import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -57,3 +59,26 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit status of one fresh process running ``argv``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here; Popen must not wait again)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def measure(sides: dict[str, list[str]], runs: int, warmup: int,
+            env: dict[str, str]) -> dict[str, list[tuple[float, float, int]]]:
+    """Every side's runs, the sides taking turns (A B A B ...), after ``warmup`` turns not kept."""
+    kept: dict[str, list[tuple[float, float, int]]] = {side: [] for side in sides}
+    for i in range(warmup + runs):
+        for side, argv in sides.items():
+            result = run_once(argv, env)
+            if i >= warmup:
+                kept[side].append(result)
+    return kept

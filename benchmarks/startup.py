@@ -20,13 +20,11 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command, cpu_model, emit
+from _common import command, cpu_model, emit, measure
 
 #: (label, the command as run inside a venv: "{bin}" is its bin folder)
 CASES = [
@@ -39,29 +37,6 @@ CASES = [
     ("`fer_models.load(\"default\")` (real work: torch and the model load)",
      ["{bin}/python", "-c", "import fer_models; fer_models.load('default')"]),
 ]
-
-
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) and exit status of one fresh process running ``argv``."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here; Popen must not wait again)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
-
-
-def measure(sides: dict[str, list[str]], runs: int, warmup: int,
-            env: dict[str, str]) -> dict[str, list[tuple[float, float, int]]]:
-    """Every side's runs, the sides taking turns (A B A B ...), after ``warmup`` turns not kept."""
-    kept: dict[str, list[tuple[float, float, int]]] = {side: [] for side in sides}
-    for i in range(warmup + runs):
-        for side, argv in sides.items():
-            result = run_once(argv, env)
-            if i >= warmup:
-                kept[side].append(result)
-    return kept
 
 
 def _bin(venv: Path) -> str:
