@@ -1,4 +1,5 @@
-"""Face crops for the classifier: squared around the box, padded where they leave the frame, gray."""
+"""Face crops for the classifier: squared around the box, padded where they leave the frame, gray;
+or, with ``align=True`` and landmarks, aligned to FER2013's framing (:mod:`fer_temporal._align`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
+from fer_temporal._align import aligned_crop
 
 
 def square_box(box: Sequence[float], margin: float = 0.1) -> tuple[int, int, int, int]:
@@ -19,17 +22,33 @@ def square_box(box: Sequence[float], margin: float = 0.1) -> tuple[int, int, int
 
 
 def face_crops(frame: np.ndarray, boxes: Sequence[Sequence[float]], size: int = 48,
-               margin: float = 0.1) -> np.ndarray:
+               margin: float = 0.1, align: bool = False) -> np.ndarray:
     """Gray uint8 crops ``[N, size, size]`` of ``boxes`` in the RGB ``frame``.
 
     Parts of the square outside the frame are black (PIL's crop pads them), so a face at the
-    edge keeps its aspect and position in the crop.
+    edge keeps its aspect and position in the crop. With ``align``, a box that carries 5
+    ``landmarks`` (a :class:`~fer_temporal.Detection`) is cropped by :func:`aligned_crop`
+    instead (``margin`` then plays no part); a box without them keeps the square crop.
     """
     out = np.empty((len(boxes), size, size), dtype=np.uint8)
     for i, box in enumerate(boxes):
-        crop = Image.fromarray(_padded_crop(frame, square_box(box, margin))).convert("L")
-        out[i] = np.asarray(crop.resize((size, size), Image.Resampling.BILINEAR))
+        marks = getattr(box, "landmarks", None) if align else None
+        crop = None if marks is None else _aligned(frame, box, marks, size)
+        if crop is None:
+            square = Image.fromarray(_padded_crop(frame, square_box(box, margin))).convert("L")
+            crop = np.asarray(square.resize((size, size), Image.Resampling.BILINEAR))
+        out[i] = crop
     return out
+
+
+def _aligned(frame: np.ndarray, box: Sequence[float], marks: Sequence[Sequence[float]],
+             size: int) -> np.ndarray | None:
+    """The aligned crop, warped from the region of twice the box around it (converted to gray
+    alone, never the whole frame); ``None`` when the landmarks can't be fitted."""
+    x0, y0, x1, y1 = square_box(box, 1.0)
+    region = _padded_crop(frame, (x0, y0, x1, y1))
+    gray = np.asarray(Image.fromarray(region).convert("L"))
+    return aligned_crop(gray, [(x - x0, y - y0) for x, y in marks], size)
 
 
 def _padded_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError, DataError
+from fer_temporal._align import ALIGN_DEFAULT
 from fer_temporal._boxes import Detection, as_detection, landmark_columns, landmark_values
 from fer_temporal._crops import face_crops
 from fer_temporal._downscale import for_large_frames
@@ -85,6 +86,8 @@ class Analyzer:
     if given, is called for each processed frame with its rows (the annotated video uses it).
     ``redetect_every = N > 1`` runs the detector in full on every N-th processed frame only and,
     in between, just around the faces of the previous frame (:class:`FollowingDetector`).
+    ``align`` crops faces that come with landmarks aligned to FER2013's framing (eyes level,
+    :mod:`fer_temporal._align`); faces without landmarks keep the square crop of ``margin``.
     """
 
     def __init__(self, classifier: Classifier,
@@ -92,7 +95,7 @@ class Analyzer:
                  detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
                  realtime: bool = False, on_frame: FrameCallback | None = None, redetect_every: int = 1,
-                 plugins: Any = None) -> None:
+                 align: bool = ALIGN_DEFAULT, plugins: Any = None) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.classifier = classifier
@@ -106,6 +109,7 @@ class Analyzer:
         self.tracker = tracker or IoUTracker()
         self.batch_size = 1 if realtime else batch_size
         self.stride, self.fps, self.margin, self.realtime = stride, fps, margin, realtime
+        self.align = align
         self.on_frame = on_frame
         self.columns = columns(self.classes)
         self.stats = RunStats()
@@ -204,7 +208,7 @@ class Analyzer:
             self.stats.tracks.update(ids)
             pending.append((frame, boxes, ids))
             if boxes:
-                crops.append(face_crops(frame.image, boxes, self.crop_size, self.margin))
+                crops.append(face_crops(frame.image, boxes, self.crop_size, self.margin, self.align))
                 n_faces += len(boxes)
             if n_faces >= self.batch_size or (not n_faces and len(pending) >= self.batch_size):
                 yield from flush()

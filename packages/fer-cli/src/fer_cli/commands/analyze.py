@@ -40,6 +40,10 @@ from fer_core.errors import DataError, FerError
                    "already found (a new face is found up to N-1 frames late). 1: every frame in full.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Faces classified together (from consecutive frames).")
+@click.option("--align/--no-align", default=None,
+              help="Crop faces aligned to FER2013's framing (eyes level, same scale and place), "
+                   "from the detector's landmarks; faces without landmarks (haar, full_frame) keep "
+                   "the square crop. Default: on (benchmarks/alignment.py in BENCHMARKS.md).")
 @click.option("--smoothing", type=click.Choice(["ema", "median", "mean", "none"]), default="ema",
               show_default=True)
 @click.option("--alpha", type=float, default=0.3, show_default=True, help="EMA weight of the newest frame.")
@@ -57,7 +61,7 @@ from fer_core.errors import DataError, FerError
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
             realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int,
-            detector_pairs: tuple[str, ...], threads: int | None) -> None:
+            detector_pairs: tuple[str, ...], threads: int | None, align: bool | None) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
@@ -88,6 +92,8 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
                "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,
                "redetect_every": redetect_every}
+    if align is not None:
+        options["align"] = align
     Smoother(smoothing, alpha, window)  # a bad setting fails once, before any source
     failed: list[tuple[str, FerError]] = []
     for source, name in zip(sources, unique_stems(sources), strict=True):
