@@ -149,7 +149,8 @@ def ship_int8(folder: Path, ds: FerDataset, float_prediction: np.ndarray) -> dic
     its top class on PrivateTest is ``float_prediction``'s."""
     train = ds.split("train")
     note = {"calibration_source": f"{CALIBRATION_FACES:,} FER2013 Training faces, drawn with seed 0"}
-    load(folder, backend="torch").export_onnx(folder / ONNX_NAME, int8_calibration=train.images, calibration_note=note)
+    load(folder, backend="torch").export_onnx(folder / ONNX_NAME, int8_calibration=train.images,
+                                              calibration_note=note)
     clf = load(folder, backend="onnx")
     probs, labels = split_probabilities(clf.predict_proba, ds)
     return {"metrics": {name: classification_metrics(labels[name], probs[name]) for name in probs},
