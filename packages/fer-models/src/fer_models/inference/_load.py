@@ -59,7 +59,13 @@ def torch_installed() -> bool:
     """Whether torch can be imported here (checked without importing it)."""
     import importlib.util
 
-    return "torch" in sys.modules or importlib.util.find_spec("torch") is not None
+    loaded = sys.modules.get("torch", False)
+    if loaded is not False:
+        return loaded is not None  # None: imports of torch are blocked here
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def need_torch(what: str) -> None:
