@@ -47,7 +47,7 @@ WORKER = Path(__file__).resolve().parent / "peer" / "fer_worker.py"
 
 def _classifiers(ref: str, tmp: Path) -> list[tuple[str, object]]:
     """The model with each backend: eager, float ONNX Runtime, and its shipped int8 ONNX copy if any."""
-    eager = load(ref)
+    eager = load(ref, backend="torch")
     out = [("PyTorch eager", eager), ("ONNX Runtime", load(eager.export_onnx(tmp / f"{ref}.onnx")))]
     shipped = load(ref, backend="onnx")
     if "quantization" in (shipped.config.get("onnx") or {}):

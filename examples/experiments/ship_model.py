@@ -109,7 +109,7 @@ def common_start(runs: list[Path]) -> str | None:
 
 
 def measure(run: Path, ds: FerDataset, seed_runs: list[Path], rerun: Path | None = None) -> dict[str, Any]:
-    clf = load(run)
+    clf = load(run, backend="torch")
     private = ds.split("report")
     # raw: the model's TTA-averaged probabilities, without any temperature it was shipped with
     raw, labels = split_probabilities(
@@ -149,7 +149,8 @@ def ship_int8(folder: Path, ds: FerDataset, float_prediction: np.ndarray) -> dic
     its top class on PrivateTest is ``float_prediction``'s."""
     train = ds.split("train")
     note = {"calibration_source": f"{CALIBRATION_FACES:,} FER2013 Training faces, drawn with seed 0"}
-    load(folder).export_onnx(folder / ONNX_NAME, int8_calibration=train.images, calibration_note=note)
+    load(folder, backend="torch").export_onnx(folder / ONNX_NAME, int8_calibration=train.images,
+                                              calibration_note=note)
     clf = load(folder, backend="onnx")
     probs, labels = split_probabilities(clf.predict_proba, ds)
     return {"metrics": {name: classification_metrics(labels[name], probs[name]) for name in probs},

@@ -1,7 +1,7 @@
 """Install the toolkit the way a user does: wheels in a wheelhouse, a fresh venv, a folder outside the
 checkout. Third-party dependencies come from the registry (or pip's cache), as for any user.
 
-Slow (two fresh venvs with torch): ``pytest -m "not slow"`` leaves it out; CI runs it.
+Slow (fresh venvs, two with torch, one without): ``pytest -m "not slow"`` leaves it out; CI runs it.
 """
 
 from __future__ import annotations
@@ -76,8 +76,13 @@ def test_distributions_pin_their_siblings_by_version(wheelhouse):
         requires = [line.split(": ", 1)[1] for line in meta.splitlines()
                     if line.startswith("Requires-Dist: ")]
         assert not [r for r in requires if "@" in r or "file:" in r], requires  # no path references
-        siblings = [r for r in requires if r.split("=")[0] in DISTRIBUTIONS]
+        siblings = [r for r in requires if r.split("=")[0].split("[")[0] in DISTRIBUTIONS]
         assert all(r.endswith(f"=={fer_core.__version__}") for r in siblings), siblings
+        plain = [r for r in requires if "extra ==" not in r]
+        if dist != "fer-cli":  # torch only as an extra: fer-temporal and fer-models install without it
+            assert not [r for r in plain if r.startswith(("torch", "timm"))], plain
+        else:  # fercli trains
+            assert f"fer-models[torch]=={fer_core.__version__}" in plain, plain
     sdists = sorted(p.name for p in wheelhouse.glob("*.tar.gz"))
     assert sdists == sorted(f"{d.replace('-', '_')}-{fer_core.__version__}.tar.gz" for d in DISTRIBUTIONS)
 
@@ -146,7 +151,7 @@ def test_fer_models_alone_classifies_a_face(wheelhouse, tmp_path, fer2013_csv):
          tmp_path, env)
     installed = _run([str(bin_dir / "pip"), "list", "--format=json"], tmp_path, env).stdout
     names = {p["name"] for p in json.loads(installed)}
-    assert {"fer-models", "fer-core"} <= names and not {"fer-cli", "fer-temporal"} & names
+    assert {"fer-models", "fer-core"} <= names and not {"fer-cli", "fer-temporal", "torch"} & names
     _outside_checkout(bin_dir, tmp_path, env, "fer_models")
     faces = _private_test_faces(fer2013_csv, 40)
     (tmp_path / "faces.json").write_text(json.dumps(faces))
@@ -166,3 +171,33 @@ def test_fer_models_alone_classifies_a_face(wheelhouse, tmp_path, fer2013_csv):
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
     # 40 real PrivateTest faces: a model at 73% gets at least half right (chance is 1/7).
     assert (proba.argmax(axis=1) == np.array(out["labels"])).mean() >= 0.5
+
+
+def test_fer_temporal_without_torch_analyzes_a_clip(wheelhouse, tmp_path, media):
+    """The torch-free install: fer-temporal and fer-models (no extras) bring no torch; the API and
+    the shipped default model (its ONNX copy) analyze a real clip, and asking for PyTorch says
+    what to install, in one line."""
+    env = _user_env()
+    bin_dir = _fresh_venv(tmp_path / "venv")
+    _run([str(bin_dir / "pip"), "install", "--no-compile", "--find-links", str(wheelhouse),
+          "fer-temporal", "fer-models"], tmp_path, env)
+    _run([str(bin_dir / "pip"), "check"], tmp_path, env)
+    names = {p["name"] for p in json.loads(_run([str(bin_dir / "pip"), "list", "--format=json"],
+                                               tmp_path, env).stdout)}
+    assert {"fer-temporal", "fer-models", "fer-core", "onnxruntime"} <= names
+    assert not {"torch", "torchvision", "timm", "fer-cli"} & names, names
+    _outside_checkout(bin_dir, tmp_path, env, "fer_temporal")
+    script = (
+        "import json, sys, fer_temporal\n"
+        f"t = fer_temporal.analyze({str(media / 'single_face.mp4')!r}, 'default')\n"
+        "t.to_csv('timeline.csv')\n"
+        "print(json.dumps({'faces': t.header['faces'], 'rows': len(t.rows), 'model': t.header['model'],\n"
+        "                  'torch': 'torch' in sys.modules}))\n"
+    )
+    out = json.loads(_run([str(bin_dir / "python"), "-c", script], tmp_path, env).stdout)
+    assert out["faces"] >= 0.9 * out["rows"] > 10 and not out["torch"], out
+    assert (tmp_path / "timeline.csv").is_file()
+    asked = subprocess.run([str(bin_dir / "python"), "-c",
+                            "import fer_models; fer_models.load('default', backend='torch')"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert asked.returncode != 0 and "needs PyTorch" in asked.stderr and "fer-models[torch]" in asked.stderr

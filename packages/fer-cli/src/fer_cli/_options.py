@@ -31,6 +31,22 @@ smoke_option = click.option(
     help="Seconds-long version: 10 images per class, 2 batches per epoch, at most 2 epochs.")
 
 
+backend_option = click.option(
+    "--backend", type=click.Choice(["auto", "onnx", "torch"]), default="auto", show_default=True,
+    help="Classifier runtime. auto: the model's float ONNX copy on ONNX Runtime and numpy (no torch "
+         "loaded: the shipped default has one), else PyTorch; onnx: its ONNX copy whatever it is "
+         "(fast's is int8); torch: PyTorch.")
+inference_threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, envvar="FER_THREADS", show_envvar=True,
+    help="CPU threads of inference: ONNX Runtime (classifier and detector, which run one after the "
+         "other), OpenCV, and torch when it is used. Default: the CPUs here, at most 2.")
+
+
+def inference_options(command: F) -> F:
+    """``--backend`` and ``--threads`` (env ``FER_THREADS``) of the commands that classify faces."""
+    return backend_option(inference_threads_option(command))
+
+
 def seed_threads_options(command: F) -> F:
     """``--seed`` and ``--threads``, overrides of the config's top-level keys."""
     return seed_option(threads_option(command))

@@ -42,6 +42,12 @@ class FerGroup(click.Group):
                 return super().invoke(ctx)
         except FerError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ModuleNotFoundError as exc:
+            if exc.name != "torch":
+                raise
+            raise click.ClickException("this needs PyTorch, which is not installed here (a torch-free "
+                                       "install analyzes and predicts with ONNX models only): pip install "
+                                       "torch, or pip install 'fer-models[torch]'") from exc
         except BrokenPipeError:
             raise
         except OSError as exc:  # the disk, not the code: a full disk, a read-only mount, a lost mount

@@ -14,7 +14,14 @@ from fer_core._lazy import lazy_exports
 
 if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs should see it
     from fer_models.ensemble import Ensemble
-    from fer_models.inference import Classifier, export_onnx, load, prepare_faces, shipped_models
+    from fer_models.inference import (
+        Classifier,
+        OnnxClassifier,
+        export_onnx,
+        load,
+        prepare_faces,
+        shipped_models,
+    )
 
 # Inference and ensembles import on first use, so that loading the plugin stays light.
 _LAZY = {
@@ -22,10 +29,12 @@ _LAZY = {
     "shipped_models": "fer_models.inference",
     "prepare_faces": "fer_models.inference",
     "Classifier": "fer_models.inference",
+    "OnnxClassifier": "fer_models.inference",
     "export_onnx": "fer_models.inference",
     "Ensemble": "fer_models.ensemble",
 }
 
-__all__ = ["Classifier", "Ensemble", "__version__", "export_onnx", "load", "prepare_faces", "shipped_models"]
+__all__ = ["Classifier", "Ensemble", "OnnxClassifier", "__version__", "export_onnx", "load", "prepare_faces",
+           "shipped_models"]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -74,7 +74,8 @@ def stream(source: Any, classifier: Any, detector: Any = "retinaface", *, smooth
     """Timeline rows of ``source`` as its frames arrive, with smoothed ``s_<class>`` and ``s_label``.
 
     ``options`` go to :class:`~fer_temporal.Analyzer` (``fps``, ``stride``, ``batch_size``,
-    ``realtime``...). Nothing is kept: memory stays bounded however long the stream.
+    ``realtime``, ``backend``, ``threads``...); ``classifier`` is any callable or a model's name
+    (``"default"``: its ONNX copy, no torch). Nothing is kept: memory stays bounded however long the stream.
     """
     analyzer = Analyzer(classifier, detector, **options)
     analysis = TimelineAnalysis(analyzer.classes, smoother or Smoother(), min_length=0.0)
@@ -91,6 +92,6 @@ def analyze(source: Any, classifier: Any, detector: Any = "retinaface", *, smoot
     rows = [{**row, **analysis.add(row)} for row in analyzer.rows(source, name=label)]
     analysis.finish()
     columns = analyzer.columns + [f"s_{c}" for c in analyzer.classes] + ["s_label"]
-    return Timeline(timeline_header(analyzer, analysis, label, classifier, min_length), rows,
+    return Timeline(timeline_header(analyzer, analysis, label, analyzer.classifier, min_length), rows,
                     analysis.segments(), analysis.transitions(), analysis.change_points(), analysis.summary(),
                     columns)

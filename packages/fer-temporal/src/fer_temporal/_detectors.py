@@ -62,7 +62,10 @@ class HaarDetector:
                               "missing here: pip install 'opencv-python-headless>=4.8,<5' "
                               "(the 5.x wheels ship no cascades)") from None
         path = cv2.data.haarcascades + self.cascade  # type: ignore[attr-defined]  # (not in cv2's stubs)
+        from fer_core.threads import set_cv2_threads
+
         self._cv2 = cv2
+        set_cv2_threads(cv2)  # the one inference setting (fer_core.threads)
         self._model = cv2.CascadeClassifier(path)
         if self._model.empty():
             raise ConfigError(f"face detector 'haar': cannot load the cascade {path!r}")

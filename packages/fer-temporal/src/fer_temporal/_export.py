@@ -20,6 +20,7 @@ from fer_core.files import commit, make_dirs, remove_if_empty, stage
 from fer_temporal._analysis import Smoother, TimelineAnalysis
 from fer_temporal._annotate import replace_folder
 from fer_temporal._csv import CsvTimelineWriter
+from fer_temporal._models import resolve_classifier
 from fer_temporal._sources import Frame
 from fer_temporal._timeline import Analyzer, FrameCallback
 
@@ -122,6 +123,9 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
     video_path: Path | None = None
     staged: list[tuple[Path, Path]] = []  # (finished temp file, final name), renamed at the end
     try:
+        if analyzer is None:  # a model's name: loaded once, here (the classes name the video's labels)
+            classifier = resolve_classifier(classifier, analyzer_options.pop("backend", "auto"),
+                                            analyzer_options.get("threads"))
         if video:
             writer_video = _annotated_writer(source, out_dir, stem,
                                              tuple(getattr(classifier, "classes", CLASSES)))
@@ -139,7 +143,7 @@ def analyze_to_files(source: Any, classifier: Any, out_dir: str | Path, *, name:
             video_path = writer_video.path
             staged.append((video_done, video_path))
         analysis.finish()
-        header = timeline_header(analyzer, analysis, label, classifier, min_length)
+        header = timeline_header(analyzer, analysis, label, analyzer.classifier, min_length)
         rows_file = writer_csv.partial
         json_tmp = stage(json_path, lambda tmp: _write_json(tmp, header, rows_file, analysis))
         staged.append((json_tmp, json_path))

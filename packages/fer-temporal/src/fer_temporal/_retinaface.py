@@ -18,8 +18,6 @@ some 48 px of the original.
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -36,15 +34,12 @@ VARIANCES = (0.1, 0.2)
 
 
 def default_threads() -> int:
-    """Threads for the detector when none are given: torch's count when torch is loaded (the
-    classifier runs between detections, never beside them), else the CPUs this process may use."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        return int(torch.get_num_threads())
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    """Threads for the detector when none are given: the one inference setting
+    (:func:`fer_core.threads.resolve_threads`: ``--threads``, ``FER_THREADS``, else
+    ``min(CPUs, 2)``); the classifier runs between detections, never beside them."""
+    from fer_core.threads import resolve_threads
+
+    return resolve_threads()
 
 
 def priors(height: int, width: int) -> np.ndarray:
@@ -106,13 +101,12 @@ class RetinaFaceDetector:
                               "that is missing here: pip install onnxruntime") from None
         import cv2
 
+        from fer_core.threads import ort_session_options, set_cv2_threads
+
         self._cv2 = cv2
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or default_threads()
-        options.inter_op_num_threads = 1
-        # no busy-waiting between frames: spinning threads would slow the classifier's torch ops
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
+        set_cv2_threads(cv2, self.threads)
+        # intra-op threads as set, 1 inter-op, no busy-waiting between frames
+        options = ort_session_options(self.threads or default_threads())
         model = resources.files("fer_temporal").joinpath("weights", MODEL_FILE).read_bytes()
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.threads_used = options.intra_op_num_threads

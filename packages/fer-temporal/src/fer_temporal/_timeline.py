@@ -22,6 +22,7 @@ from fer_temporal._boxes import Detection, as_detection, landmark_columns, landm
 from fer_temporal._crops import face_crops
 from fer_temporal._downscale import for_large_frames
 from fer_temporal._follow import FollowingDetector
+from fer_temporal._models import resolve_classifier
 from fer_temporal._sources import Frame, SourceWarning, open_source, sample_frames
 from fer_temporal._tracker import IoUTracker
 
@@ -88,6 +89,10 @@ class Analyzer:
     in between, just around the faces of the previous frame (:class:`FollowingDetector`).
     ``align`` crops faces that come with landmarks aligned to FER2013's framing (eyes level,
     :mod:`fer_temporal._align`); faces without landmarks keep the square crop of ``margin``.
+    ``classifier`` may also name a model (``"default"``, a run folder, an ``.onnx``: loaded by
+    ``fer_models.load`` with ``backend``, ``"auto"`` running its ONNX copy without torch);
+    ``threads`` is the one inference thread count (:mod:`fer_core.threads`: ONNX Runtime,
+    OpenCV, torch when loaded; default ``FER_THREADS`` or ``min(CPUs, 2)``).
     """
 
     def __init__(self, classifier: Classifier,
@@ -95,12 +100,17 @@ class Analyzer:
                  detector_options: dict[str, Any] | None = None, tracker: IoUTracker | None = None,
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
                  realtime: bool = False, on_frame: FrameCallback | None = None, redetect_every: int = 1,
-                 align: bool = ALIGN_DEFAULT, plugins: Any = None) -> None:
+                 align: bool = ALIGN_DEFAULT, plugins: Any = None, backend: str = "auto",
+                 threads: int | None = None) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        self.classifier = classifier
-        self.classes = tuple(getattr(classifier, "classes", CLASSES))
-        self.crop_size = int(getattr(classifier, "size", 48))
+        if threads is not None:
+            from fer_core.threads import apply_threads
+
+            apply_threads(threads)  # the detector's and classifier's sessions, OpenCV, torch if loaded
+        self.classifier = resolve_classifier(classifier, backend, threads)
+        self.classes = tuple(getattr(self.classifier, "classes", CLASSES))
+        self.crop_size = int(getattr(self.classifier, "size", 48))
         self.detector = for_large_frames(resolve_detector(detector, detector_options, plugins))
         if redetect_every != 1:
             self.detector = FollowingDetector(self.detector, redetect_every)

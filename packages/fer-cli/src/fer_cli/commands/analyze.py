@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from fer_cli._options import progress_option
+from fer_cli._options import inference_options, progress_option
 from fer_cli._outputs import ensure_writable_dir
 from fer_core.errors import DataError, FerError
 
@@ -27,9 +27,6 @@ from fer_core.errors import DataError, FerError
               help="An option of the detector, repeatable: retinaface takes input_size (long side "
                    "the frame is shrunk to, 640), score_threshold (0.7), nms_threshold, threads; "
                    "haar takes scale_factor, min_neighbors, min_size.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="CPU threads of the classifier (torch) and of the detector when it takes a "
-                   "threads option (retinaface). Default: torch's (the CPUs here).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("timelines"), show_default=True,
               help="Folder for <name>.csv, <name>.json and <name>.png.")
 @click.option("--fps", type=float, default=None,
@@ -58,10 +55,12 @@ from fer_core.errors import DataError, FerError
                    "<name>.annotated.jpg for an image, a folder <name>.annotated/ with one JPEG "
                    "per frame for a folder or glob of frames, <name>.annotated.mp4 for a video.")
 @progress_option
+@inference_options
 def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, fps: float | None,
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
             realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int,
-            detector_pairs: tuple[str, ...], threads: int | None, align: bool | None) -> None:
+            detector_pairs: tuple[str, ...], threads: int | None, align: bool | None,
+            backend: str) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
@@ -78,16 +77,13 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     the frame where decoding stopped, with a warning naming it. Ctrl-C keeps the rows so far
     in <name>.csv.partial (named in the message).
     """
+    from fer_core.threads import apply_threads
     from fer_models import load
     from fer_temporal import Smoother, unique_stems
 
     ensure_writable_dir(out)
     detector_options = _detector_options(detector, detector_pairs, threads)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-    classifier = load(model_ref)
+    classifier = load(model_ref, backend=backend, threads=apply_threads(threads))
     options = {"detector": detector, "detector_options": detector_options, "fps": fps, "stride": stride,
                "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,

@@ -38,7 +38,7 @@ def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step:
     ensure_writable_dir(out)
     classifiers = []
     for member in members:
-        clf = load(member)
+        clf = load(member, backend="torch")  # members are weighed on the PyTorch path
         if isinstance(clf, Ensemble):
             raise FerError(f"{member}: an ensemble cannot be a member of another ensemble")
         classifiers.append(clf)

@@ -32,7 +32,7 @@ def export(model_ref: str, out: Path, check: bool, calibration: Path | None) -> 
     if out.suffix.lower() != ".onnx":
         raise ConfigError(f"{out}: the output name must end in .onnx")
     ensure_writable_file(out, "OUT")
-    clf = load(model_ref)
+    clf = load(model_ref, backend="torch")
     if not hasattr(clf, "export_onnx"):
         raise ConfigError(f"{model_ref}: an ensemble; export its members one by one")
     if calibration is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from fer_cli._options import inference_options
 from fer_cli._outputs import ensure_writable_file
 
 
@@ -44,11 +45,11 @@ def image_files(refs: tuple[Path, ...]) -> list[Path]:
                    "./NAME for the folder.")
 @click.option("--tta", type=click.Choice(["none", "flip", "tencrop"]), default=None,
               help="Test-time augmentation (default: what the model was selected with).")
-@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True)
+@inference_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write the table to this .csv or .json instead of printing it.")
 def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: str,
-            out: Path | None) -> None:
+            threads: int | None, out: Path | None) -> None:
     """Classify face IMAGES (files or folders of face crops, any size, gray or color).
 
     Each image is taken as one face: crop faces first, or use `fercli analyze` for photos and videos.
@@ -60,6 +61,7 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
 
     from fer_core.data import load_image
     from fer_core.errors import ConfigError, NonFiniteOutputError
+    from fer_core.threads import apply_threads
     from fer_models import load
 
     if out is not None:
@@ -67,7 +69,7 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
             raise ConfigError(f"--out {out}: expected a .csv or .json file name")
         ensure_writable_file(out, "--out")
     files = image_files(images)
-    clf = load(model_ref, backend=backend, tta=tta)
+    clf = load(model_ref, backend=backend, tta=tta, threads=apply_threads(threads))
     faces = np.stack([load_image(f, clf.size, resize=True) for f in files])
     try:
         probs = clf.predict_proba(faces)
@@ -87,7 +89,7 @@ def predict(images: tuple[Path, ...], model_ref: str, tta: str | None, backend: 
             click.echo(f"| {r['file']} | {r['label']} | {r['probability']:.3f} | "
                        + " | ".join(f"{r[c]:.3f}" for c in classes) + " |")
         return
-    from fer_core.training import atomic_write_text
+    from fer_core.files import atomic_write_text
 
     if out.suffix.lower() == ".json":
         text = json.dumps({"model": model_ref, "classes": classes, "rows": rows}, indent=2) + "\n"

@@ -8,7 +8,6 @@ preprocessing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from fer_core._integrity import CheckpointError, check_sha256, first_line, read_json_config, sha256_file
 from fer_core._layout import WEIGHTS_CONFIG, WEIGHTS_NAME
-from fer_core.errors import FerError
 from fer_core.files import atomic_write, atomic_write_text
-
-
-class CheckpointError(FerError):
-    """A checkpoint or weight file is missing, damaged or not what it claims to be."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> str:
@@ -55,23 +42,6 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise CheckpointError(f"{path}: not a fer checkpoint (no model state)")
     return state
-
-
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    """The first line of an exception's text, at most ``limit`` characters (library errors run long)."""
-    text = (str(exc).strip().splitlines() or [""])[0]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def check_sha256(path: Path, expected: str | None, recorded_in: Path | str) -> None:
-    """Raise a :class:`CheckpointError` naming ``path`` and both hashes when its sha256 is not
-    ``expected`` (nothing to check when ``expected`` is empty)."""
-    if not expected:
-        return
-    actual = sha256_file(path)
-    if actual != expected:
-        raise CheckpointError(f"{path} does not match its {Path(recorded_in).name} "
-                              f"(sha256 {actual} != recorded {expected})")
 
 
 def check_finite_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -106,17 +76,6 @@ def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     check_sha256(path, config.get("weights_sha256"), cfg_path)
     check_finite_weights(tensors, path)
     return tensors, config
-
-
-def read_json_config(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path`` (a weights or ONNX config), with a one-line error when it is not one."""
-    try:
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable JSON config ({first_line(exc)})") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path}: not a JSON object (a weights config is one)")
-    return config
 
 
 def model_weights_from(path: Path) -> tuple[dict[str, torch.Tensor], str]:
