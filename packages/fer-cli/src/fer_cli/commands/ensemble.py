@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from fer_cli._outputs import ensure_writable_dir
+
+if TYPE_CHECKING:
+    from fer_models.inference import Classifier
 
 
 @click.command()
@@ -41,7 +45,7 @@ def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step:
         clf = load(member, backend="torch")  # members are weighed on the PyTorch path
         if isinstance(clf, Ensemble):
             raise FerError(f"{member}: an ensemble cannot be a member of another ensemble")
-        classifiers.append(clf)
+        classifiers.append(cast("Classifier", clf))  # backend="torch": never the ONNX runtime
     if data_path is None:
         cfg = run_config(members[0]) if members[0].is_dir() else None
         if cfg is None:
