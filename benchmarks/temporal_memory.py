@@ -14,7 +14,12 @@ first and of the last tenth of the stream, and the slope of a least-squares line
 samples of the middle 80% (MB per 10 minutes of stream). Target (the temporal issue): peak
 under 600 MB and flat over time.
 
-    python benchmarks/temporal_memory.py [--minutes 30] [--fps 30] [--size 96] [--out section.md]
+``--model NAME`` classifies with that model as ``fer_models.load(NAME)`` gives it instead: for the
+shipped ``default``, its ONNX copy on ONNX Runtime and numpy, torch never imported (the row says
+whether torch was loaded). ``--minutes 1`` is a short run.
+
+    python benchmarks/temporal_memory.py [--minutes 30] [--fps 30] [--size 96] [--model default]
+        [--out section.md]
 """
 
 from __future__ import annotations
@@ -29,11 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-import torch
 
 import fer_core
 from fer_core.plugins import PluginSet
-from fer_models.inference import Classifier
 from fer_temporal import Smoother, analyze_to_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,15 +74,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=900, help="sample RSS every N frames")
     parser.add_argument("--detector", default="full_frame")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", default=None,
+                        help="a model for fer_models.load (default: small_cnn, random weights, PyTorch)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    from fer_core.threads import apply_threads
+
+    apply_threads(args.threads)
     proc = psutil.Process()
     plugins = PluginSet.load(allow=["fer_models", "fer_temporal"])
-    torch.manual_seed(0)
-    model = plugins.get("backbone", "small_cnn").build(num_classes=7, in_chans=1)
-    config = {"backbone": "small_cnn", "preprocessing": {"size": 48}}
-    classifier = Classifier(model, config, source="small_cnn (random weights)")
+    if args.model is not None:
+        import fer_models
+
+        classifier = fer_models.load(args.model, threads=args.threads, plugins=plugins)
+    else:
+        import torch
+
+        from fer_models.inference import Classifier
+
+        torch.set_num_threads(args.threads)
+        torch.manual_seed(0)
+        model = plugins.get("backbone", "small_cnn").build(num_classes=7, in_chans=1)
+        config = {"backbone": "small_cnn", "preprocessing": {"size": 48}}
+        classifier = Classifier(model, config, source="small_cnn (random weights)")
     samples: list[tuple[int, float]] = []
     start_rss = proc.memory_info().rss / 2**20
     t0 = time.perf_counter()
@@ -98,9 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     slope = np.polyfit(frames[lo:hi], rss[lo:hi], 1)[0] * args.fps * 600 if hi - lo >= 2 else float("nan")
     peak = max(rss.max(), end_rss)
     header = result["header"]
+    torch = sys.modules.get("torch")
+    runtime = (f"classifier {classifier!r}; " + (f"torch {torch.__version__} loaded" if torch is not None
+                                                  else "torch never imported"))
     lines = [
         f"### Memory over a made-up {args.minutes:g}-minute stream", "",
-        f"Command: `{command(__file__, argv)}`. torch {torch.__version__}, "
+        f"Command: `{command(__file__, argv)}`. {runtime}, "
         f"fer {fer_core.__version__}, Python {platform.python_version()}, {platform.machine()}.", "",
         "| frames | faces | wall time | RSS of `import torch` alone | RSS before | RSS end of first tenth "
         "| RSS end of last tenth | peak RSS | slope, middle 80% | CSV | JSON |",

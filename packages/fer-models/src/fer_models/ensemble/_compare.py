@@ -13,7 +13,7 @@ from fer_core.training import PROTOCOL, classification_metrics
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse, search_weights
 
 if TYPE_CHECKING:
-    from fer_models.inference._classifier import Classifier
+    from fer_models.inference._base import ClassifierBase
 
 #: The splits every row is measured on: selection, report, and both together (7,178 on FER2013).
 SPLITS = ("select", "report", "both")
@@ -45,7 +45,7 @@ def _accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(1) == labels).mean())
 
 
-def compare_ensembles(members: Sequence[Classifier], names: Sequence[str], dataset: FerDataset, *,
+def compare_ensembles(members: Sequence[ClassifierBase], names: Sequence[str], dataset: FerDataset, *,
                       step: float = 0.1, k: float = RRF_K) -> Comparison:
     """Each member alone, then weighted average and rank fusion with equal and searched weights."""
     select, report = dataset.split("select"), dataset.split("report")

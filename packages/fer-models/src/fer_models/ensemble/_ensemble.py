@@ -16,11 +16,11 @@ from fer_core.training import atomic_write_text, sha256_file
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse
 
 if TYPE_CHECKING:
-    from fer_models.inference._classifier import Classifier
+    from fer_models.inference._base import ClassifierBase
 
 #: Loads one member: ``(ref, tta)`` -> a classifier (``fer_models.load`` passes itself, bound to the
 #: device, backend and plugins). Injected, so that ensembles sit below the loading layer.
-MemberLoader: TypeAlias = "Callable[[Path, str | None], Classifier]"
+MemberLoader: TypeAlias = "Callable[[Path, str | None], ClassifierBase]"
 
 
 def _weights_file(ref: Path) -> Path:
@@ -37,7 +37,7 @@ class Ensemble:
     ``[N, 7]`` (rows sum to 1) in :attr:`classes` order. Its cost is the sum of its members'.
     """
 
-    def __init__(self, members: Sequence[Classifier], weights: Sequence[float] | None = None,
+    def __init__(self, members: Sequence[ClassifierBase], weights: Sequence[float] | None = None,
                  method: str = "weighted", k: float = RRF_K, refs: Sequence[str] | None = None,
                  card: dict[str, Any] | None = None) -> None:
         if not members:

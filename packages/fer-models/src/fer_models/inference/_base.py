@@ -46,6 +46,10 @@ class ClassifierBase:
     def predict_proba(self, faces: Any, *, tta: str | None = None, batch_size: int = 256) -> np.ndarray:
         raise NotImplementedError
 
+    def gmacs(self, tta: str | None = None) -> float:
+        """Multiply-accumulates per face, in billions, with the TTA views counted."""
+        raise NotImplementedError
+
     def __call__(self, faces: Any, **kwargs: Any) -> np.ndarray:
         return self.predict_proba(faces, **kwargs)
 
