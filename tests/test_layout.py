@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = {"fer-core": "fer_core", "fer-models": "fer_models",
@@ -47,10 +48,10 @@ def test_versions_move_in_lockstep():
     installed = {d: metadata.version(d) for d in DISTRIBUTIONS}
     assert set(installed.values()) == {fer_core.__version__}, installed
     for dist in DISTRIBUTIONS:
-        for req in metadata.requires(dist) or []:
-            name = re.split(r"[<>=!~;\[ @]", req, maxsplit=1)[0]
-            if name in DISTRIBUTIONS:
-                assert req == f"{name}=={fer_core.__version__}", (dist, req)
+        for line in metadata.requires(dist) or []:
+            req = Requirement(line)  # extras (fer-models[torch]) and markers may vary
+            if req.name in DISTRIBUTIONS:
+                assert str(req.specifier) == f"=={fer_core.__version__}" and not req.url, (dist, line)
 
 
 def test_dependencies_point_one_way():

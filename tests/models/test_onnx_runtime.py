@@ -129,8 +129,12 @@ def test_the_default_models_onnx_copy_keeps_its_privatetest_accuracy(fer2013_csv
 
 
 def test_threads_reach_the_session(monkeypatch):
+    import fer_core.threads
     from fer_core.errors import ConfigError
     from fer_core.threads import THREADS_ENV, default_threads
+
+    # an in-process CLI test may have run apply_threads (--threads) earlier in this process
+    monkeypatch.setattr(fer_core.threads, "_override", None)
 
     assert fer_models.load("default", threads=1).model.threads == 1
     monkeypatch.setenv(THREADS_ENV, "3")
