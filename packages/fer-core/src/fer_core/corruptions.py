@@ -19,7 +19,7 @@ drawn, from the ``generator`` given, so a seeded evaluation or a training batch 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # torch is imported where it is used: configs import this module's names
     import torch
@@ -121,32 +121,32 @@ def corrupt(images: torch.Tensor, name: str, severity: int,
     _check(images, name, severity)
     if len(images) == 0:
         return images.clone()
-    p = SEVERITY_PARAMETERS[name][severity - 1]
+    p: Any = SEVERITY_PARAMETERS[name][severity - 1]
     n, _, h, w = images.shape
     if name == "gaussian_blur":
-        sigma = float(p)  # type: ignore[arg-type]
+        sigma = float(p)
         k = 2 * math.ceil(3 * sigma) + 1
         return _to_uint8(TF.gaussian_blur(images.float(), [k, k], [sigma, sigma]))
     if name == "jpeg":
-        return _jpeg(images, int(p))  # type: ignore[call-overload]
+        return _jpeg(images, int(p))
     if name == "gaussian_noise":
-        noise = torch.randn(images.shape, generator=generator) * (float(p) * 255)  # type: ignore[arg-type]
+        noise = torch.randn(images.shape, generator=generator) * (float(p) * 255)
         return _to_uint8(images.float() + noise)
     if name == "low_light":
-        gamma, gain = p  # type: ignore[misc]
+        gamma, gain = p
         return TF.adjust_gamma(images, gamma, gain)
     if name == "small_face":
-        side = int(p)  # type: ignore[call-overload]
+        side = int(p)
         small = TF.resize(images.float(), [side, side], antialias=True)
         return _to_uint8(TF.resize(small, [h, w], antialias=False))
     if name == "rotation":
-        angle = _signs(n, generator) * (float(p) * math.pi / 180)  # type: ignore[arg-type]
+        angle = _signs(n, generator) * (float(p) * math.pi / 180)
         cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros(n)
         theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
         return _warp(images, theta)
     # misframing: the crop window shifted by a fraction of the side in a random direction, and
     # zoomed in (too tight a box) or out (too loose) at random
-    shift, zoom = p  # type: ignore[misc]
+    shift, zoom = p
     direction = torch.rand(n, generator=generator) * (2 * math.pi)
     scale = torch.where(_signs(n, generator) > 0, 1 / zoom, zoom)  # window size relative to the face
     tx, ty = torch.cos(direction) * (2 * shift), torch.sin(direction) * (2 * shift)
