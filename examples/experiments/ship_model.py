@@ -62,6 +62,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from _common import command as invocation  # noqa: E402
 from _common import cpu_model, images_per_second  # noqa: E402
+from robustness import keep_generated_section  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 INTO = REPO / "packages" / "fer-models" / "src" / "fer_models" / "weights"
@@ -346,7 +347,10 @@ def main(argv: list[str] | None = None) -> None:
     (args.card.parent / "docs").mkdir(parents=True, exist_ok=True)
     plot_confusion(m["metrics"]["PrivateTest"]["confusion"], args.card.parent / png,
                    f"{args.name}: PrivateTest (n={m['metrics']['PrivateTest']['n']:,})")
-    atomic_write_text(args.card, render(args.name, m, config, command, png.as_posix()))
+    card = render(args.name, m, config, command, png.as_posix())
+    # the robustness table (benchmarks/robustness.py --cards) is measured apart: carried over
+    old = args.card.read_text(encoding="utf-8") if args.card.is_file() else ""
+    atomic_write_text(args.card, keep_generated_section(old, card))
     print(f"shipped {folder} ({len(weights) / 2**20:.1f} MB); card {args.card}; "
           f"PrivateTest {m['metrics']['PrivateTest']['accuracy']:.2%}")
     if args.into.resolve() == INTO.resolve():

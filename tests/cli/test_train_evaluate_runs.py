@@ -210,3 +210,46 @@ def test_evaluate_uses_the_labels_the_run_was_trained_on(trained, fer2013_csv, f
     expected = load_dataset(fer2013_csv, ferplus=ferplus_csv, labels="ferplus-majority").split("select")
     data = json.loads(out_json.read_text())
     assert data["PublicTest (select)"]["n"] == len(expected) < 3589  # FER+ drops rows without a majority
+
+
+def _votes_of_slice(ferplus_csv, out):
+    """The FER+ vote rows of ``fer2013_slice`` (its first 700/150/150 rows of each split)."""
+    import gzip
+
+    limits = {"Training": 700, "PublicTest": 150, "PrivateTest": 150}
+    with gzip.open(ferplus_csv, "rt", newline="") as fh, open(out, "w", newline="") as dst:
+        dst.write(fh.readline())
+        for line in fh:
+            usage = line.split(",", 1)[0]
+            if limits[usage]:
+                limits[usage] -= 1
+                dst.write(line)
+    return out
+
+
+def test_evaluate_under_the_ferplus_protocol(trained, fer2013_slice, ferplus_csv, tmp_path):
+    from fer_core.data import load_dataset, read_ferplus_votes
+    from fer_core.training import FERPLUS_PROTOCOL, ferplus_test_set
+
+    votes = _votes_of_slice(ferplus_csv, tmp_path / "slice-votes.csv")
+    out_json = tmp_path / "ferplus.json"
+    result = _invoke("evaluate", trained["a"].path, "--labels", "ferplus-majority", "--ferplus", votes,
+                     "--json", out_json)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(FERPLUS_PROTOCOL)
+    test = ferplus_test_set(load_dataset(fer2013_slice), read_ferplus_votes(votes))
+    assert f"**FER+ test = PrivateTest (report), FER+ protocol** (n = {len(test)}," in result.output
+    assert test.describe() in result.output and "rater agreement" in result.output
+    data = json.loads(out_json.read_text())
+    report = data["FER+ test = PrivateTest (report)"]
+    assert data["protocol"] == FERPLUS_PROTOCOL and report["n"] == len(test) < 150
+    assert report["excluded"] == test.excluded and report["vote_cross_entropy"] > 0
+
+
+def test_evaluate_ferplus_without_a_vote_file_is_one_error(trained, fer2013_slice):
+    result = _invoke("evaluate", trained["a"].path / "model.safetensors", "--data", fer2013_slice,
+                     "--labels", "ferplus-majority")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: --labels ferplus-majority needs the FER+ vote file; pass --ferplus PATH (none beside "
+        f"{fer2013_slice})"]

@@ -67,7 +67,7 @@ def test_every_builtin_is_registered_with_a_description():
     ps = plugins.get_plugins()
     strategies, losses = ps.sampler_strategies(), ps.losses()
     assert set(strategies) == {"uniform", "balanced", "class_weights", "adaptive"}
-    assert set(losses) == {"cross_entropy", "focal", "soft_target_cross_entropy"}
+    assert set(losses) == {"cross_entropy", "focal", "soft_target_cross_entropy", "pld"}
     for registered in (*strategies.values(), *losses.values()):
         assert registered.plugin == "fer_models" and registered.description
     assert losses["focal"].description.startswith("Focal loss")

@@ -159,3 +159,30 @@ def test_mixup_targets_in_float32_with_a_float64_loss_weight():
     loss = _loss("cross_entropy", class_weights=WEIGHTS)(logits, SOFT)
     loss.backward()
     assert loss.dtype == torch.float32 and torch.isfinite(logits.grad).all()
+
+
+# -- pld (FER+ vote distributions) --------------------------------------------------------------
+
+def test_pld_is_cross_entropy_to_the_vote_distribution():
+    votes = torch.tensor([[0, 0, 0, 6, 0, 4, 0], [1, 0, 0, 0, 0, 0, 9]], dtype=torch.float64) / 10
+    logits = LOGITS[:2]
+    by_hand = -(votes * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    assert _close(_loss("pld")(logits, votes), by_hand)
+    smoothed = votes * 0.9 + 0.1 / 7
+    assert _close(_loss("pld", label_smoothing=0.1)(logits, votes),
+                  -(smoothed * torch.log_softmax(logits, dim=1)).sum(dim=1).mean())
+
+
+def test_pld_refuses_class_indices_and_says_what_it_needs():
+    with pytest.raises(ConfigError, match=r"pld loss: got class indices, not vote distributions.*"
+                                          r"ferplus-distribution"):
+        _loss("pld")(LOGITS, LABELS)
+
+
+def test_pld_declares_that_it_trains_on_vote_distributions():
+    from fer_core.config_validation import needs_soft_labels
+
+    registry = plugins.get_plugins().registry("loss")
+    assert needs_soft_labels(registry["pld"].factory)
+    assert not any(needs_soft_labels(registry[n].factory) for n in ("cross_entropy", "focal",
+                                                                    "soft_target_cross_entropy"))

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fer_core._env_paths import expand_path
+from fer_core.corruptions import CorruptionName
 from fer_core.data import LABEL_SOURCES
 from fer_core.errors import ConfigError
 
@@ -63,6 +64,17 @@ class AugmentConfig(_Section):
     mixup: float = Field(default=0.0, ge=0, description="MixUp Beta alpha; 0 = off")
     cutmix: float = Field(default=0.0, ge=0, description="CutMix Beta alpha; 0 = off")
     mix_prob: float = Field(default=1.0, ge=0, le=1)
+    corruptions: list[CorruptionName] = Field(
+        default_factory=list, description="video corruptions (fer_core.corruptions) drawn per image")
+    corruption_prob: float = Field(default=0.5, ge=0, le=1, description="share of images corrupted")
+    corruption_severity: int = Field(default=3, ge=1, le=5, description="highest severity drawn (1..5)")
+
+    @field_validator("corruptions")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"each corruption once, got {v}")
+        return v
 
 
 class TrainConfig(_Section):

@@ -70,6 +70,12 @@ def validate_config(
             section = f"stages.{stage.index}" if "soft_labels" in raw else "train"
             add(f"[{section}] soft_labels = true", "needs [data] labels = 'ferplus-distribution'",
                 stage.name, f"[data] labels is {cfg.data.labels!r}")
+        loss = plugins.registry("loss").get(stage.train.loss)
+        if (data_from_config and loss is not None and needs_soft_labels(loss.factory)
+                and cfg.data.labels != "ferplus-distribution"):
+            section = f"stages.{stage.index}" if "loss" in raw else "train"
+            add(f"[{section}] loss = {stage.train.loss!r}", "needs [data] labels = 'ferplus-distribution'",
+                stage.name, f"it trains on FER+ vote distributions; [data] labels is {cfg.data.labels!r}")
     if init_from is not None:
         problem = _init_problem(Path(init_from))
         if problem:
@@ -80,6 +86,15 @@ def validate_config(
     if len(lines) == 1:
         raise ConfigError(f"{source}: {lines[0]}")
     raise ConfigError(f"{source}: invalid config\n" + "\n".join(f"  {line}" for line in lines))
+
+
+def needs_soft_labels(loss_factory: Any) -> bool:
+    """Whether a registered loss trains on FER+ vote distributions (its factory has
+    ``soft_labels = True``, as ``pld``'s has): the trainer then feeds it soft targets."""
+    try:
+        return getattr(loss_factory, "soft_labels", False) is True
+    except Exception:  # a lazy factory whose module fails to import: reported elsewhere
+        return False
 
 
 def _check_choice(add: Any, plugins: PluginSet, kind: str, value: str, options: Mapping[str, Any],
@@ -116,4 +131,4 @@ def _init_problem(path: Path) -> str | None:
     return None
 
 
-__all__ = ["validate_config"]
+__all__ = ["needs_soft_labels", "validate_config"]

@@ -73,6 +73,9 @@ LOSSES: dict[str, tuple[str, str]] = {
     "soft_target_cross_entropy": ("fer_models.losses.soft_target:soft_target_cross_entropy",
                                   "Soft-target cross-entropy for MixUp/CutMix mixes (as timm's); accepts "
                                   "class indices too."),
+    "pld": ("fer_models.losses.vote:pld",
+            "Cross-entropy to the FER+ vote distribution (FER+ paper's PLD); needs "
+            "ferplus-distribution labels."),
 }
 
 

@@ -36,6 +36,8 @@ class FerPlusVotes:
     votes: np.ndarray
     usage: tuple[str, ...]
     source: str
+    names: tuple[str, ...] = ()
+    """FER+ image names (``Image name``), empty for rows without an image; ``()`` when unknown."""
 
     def __len__(self) -> int:
         return len(self.votes)
@@ -45,6 +47,32 @@ class FerPlusVotes:
         emo = self.votes[:, _CANONICAL_TO_COLUMN].astype(np.float64)
         total = emo.sum(axis=1, keepdims=True)
         return np.divide(emo, total, out=np.zeros_like(emo), where=total > 0).astype(np.float32)
+
+    def winner(self) -> np.ndarray:
+        """The majority rule over all 10 columns: the :data:`VOTE_COLUMNS` index with more than
+        half the votes (single votes dropped first), or -1 when no column has a majority."""
+        votes = np.where(self.votes <= 1, 0, self.votes)
+        ok = votes.max(axis=1) * 2 > votes.sum(axis=1)
+        return np.where(ok, votes.argmax(axis=1), -1).astype(np.int64)
+
+    def unaligned(self) -> np.ndarray:
+        """Rows whose votes cannot be trusted to describe the pixels at that row: no FER+ image
+        (empty name), or a name a later row reuses (FER+'s PNG of it was overwritten).
+
+        All ``False`` when the names are unknown.
+        """
+        bad = np.zeros(len(self), dtype=bool)
+        if not self.names:
+            return bad
+        seen: dict[str, int] = {}
+        for i, name in enumerate(self.names):
+            if not name:
+                bad[i] = True
+                continue
+            if name in seen:
+                bad[seen[name]] = True
+            seen[name] = i
+        return bad
 
     def majority(self) -> np.ndarray:
         """FER+'s majority rule, as in microsoft/FERPlus: the class with more than half the votes.
@@ -67,9 +95,11 @@ def read_ferplus_votes(path: str | Path) -> FerPlusVotes:
     path = Path(path)
     rows: list[list[int]] = []
     usage: list[str] = []
+    names: list[str] = []
     with open_text(path) as text:
         reader = csv_rows(text)
-        cols = read_header(path, reader, ("Usage", *VOTE_COLUMNS))
+        cols = read_header(path, reader, ("Usage", *VOTE_COLUMNS), optional=("Image name",))
+        name_col = cols.pop("Image name", None)
         for row in reader:
             if not row:
                 continue
@@ -84,9 +114,11 @@ def read_ferplus_votes(path: str | Path) -> FerPlusVotes:
                 raise DataError(f"{where}: vote counts must not be negative")
             rows.append(counts)
             usage.append(row[cols["Usage"]].strip())
+            names.append(row[name_col].strip() if name_col is not None and name_col < len(row) else "")
     if not rows:
         raise DataError(f"{path}: has a header but no data rows")
-    return FerPlusVotes(np.array(rows, dtype=np.int64), tuple(usage), str(path))
+    return FerPlusVotes(np.array(rows, dtype=np.int64), tuple(usage), str(path),
+                        tuple(names) if name_col is not None else ())
 
 
 def apply_ferplus(dataset: FerDataset, votes: FerPlusVotes, mode: str = "majority") -> FerDataset:

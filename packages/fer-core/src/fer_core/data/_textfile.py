@@ -34,8 +34,10 @@ def open_text(path: Path) -> Iterator[io.TextIOBase]:
         raise DataError(f"{path}: cannot be read as a (gzipped) UTF-8 CSV file: {exc}") from exc
 
 
-def read_header(path: Path, reader: Iterator[list[str]], required: Sequence[str]) -> dict[str, int]:
-    """Read the header row; return the column index of each required column."""
+def read_header(path: Path, reader: Iterator[list[str]], required: Sequence[str],
+                optional: Sequence[str] = ()) -> dict[str, int]:
+    """Read the header row; return the column index of each required column (and of each
+    ``optional`` one the header has)."""
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -46,7 +48,7 @@ def read_header(path: Path, reader: Iterator[list[str]], required: Sequence[str]
             f"{path}: missing column(s) {', '.join(missing)}; the header has "
             f"{', '.join(header) or 'no columns'} (expected {', '.join(required)})"
         )
-    return {c: header.index(c) for c in required}
+    return {c: header.index(c) for c in (*required, *(o for o in optional if o in header))}
 
 
 def csv_rows(text: io.TextIOBase) -> CsvReader:

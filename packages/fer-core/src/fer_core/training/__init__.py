@@ -30,6 +30,13 @@ from fer_core.training._experiment import (
     resume_trainer,
     run_experiment,
 )
+from fer_core.training._ferplus_protocol import (
+    FERPLUS_PROTOCOL,
+    FerPlusTestSet,
+    evaluate_ferplus,
+    ferplus_metrics,
+    ferplus_test_set,
+)
 from fer_core.training._model_io import load_trained_model, run_config
 from fer_core.training._optim import build_optimizer, build_schedule, param_groups
 from fer_core.training._results import format_result, per_class_table, plot_confusion, write_report
@@ -39,12 +46,14 @@ from fer_core.training._transforms import to_model_input
 from fer_core.training._types import PROTOCOL, TrainerControl, TrainResult
 
 __all__ = [
+    "FERPLUS_PROTOCOL",
     "PROTOCOL",
     "WEIGHTS_CONFIG",
     "WEIGHTS_NAME",
     "BatchAugment",
     "CheckpointError",
     "EpochContext",
+    "FerPlusTestSet",
     "RunDir",
     "SamplerStrategy",
     "TrainResult",
@@ -60,9 +69,12 @@ __all__ = [
     "draw_epoch",
     "eval_views",
     "evaluate",
+    "evaluate_ferplus",
     "example_weights",
     "expected_calibration_error",
     "export_weights",
+    "ferplus_metrics",
+    "ferplus_test_set",
     "find_runs",
     "format_result",
     "load_checkpoint",

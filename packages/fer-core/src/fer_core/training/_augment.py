@@ -77,6 +77,16 @@ class BatchAugment:
             mixers.append(v2.CutMix(alpha=c.cutmix, num_classes=num_classes))
         return v2.RandomChoice(mixers)
 
+    def corrupt(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """uint8 ``images`` with ``corruptions`` applied (:func:`fer_core.corruptions.corrupt_mixed`),
+        before the batch is normalised; unchanged (and nothing drawn) when none are configured."""
+        c = self.cfg
+        if not c.corruptions or c.corruption_prob <= 0:
+            return images
+        from fer_core.corruptions import corrupt_mixed
+
+        return corrupt_mixed(images, c.corruptions, c.corruption_prob, c.corruption_severity, generator)
+
     def _affine(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         c = self.cfg
         n, _, h, w = x.shape

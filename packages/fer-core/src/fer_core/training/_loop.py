@@ -52,8 +52,9 @@ def forward_loss(trainer: Trainer, idx: torch.Tensor) -> torch.Tensor:
     train = trainer.train_split
     # the data path's small ops stall on a busy CPU when split over threads (see single_threaded)
     with single_threaded(trainer.device.type == "cpu"):
-        x = to_model_input(train.images[idx].to(trainer.device, non_blocking=True))
-        soft = train.soft_labels if trainer.tc.soft_labels else None  # (not None: checked at init)
+        x = to_model_input(trainer.augment.corrupt(train.images[idx], trainer.aug_gen)
+                           .to(trainer.device, non_blocking=True))
+        soft = train.soft_labels if trainer.soft_targets else None  # (not None: checked at init)
         y = (soft[idx] if soft is not None else train.labels[idx]).to(trainer.device)
         x, y = trainer.augment(x, y, trainer.aug_gen)
         if trainer.tc.channels_last:

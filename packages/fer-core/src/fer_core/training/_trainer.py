@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from fer_core.classes import CLASSES, NUM_CLASSES
 from fer_core.config import ExperimentConfig, Stage
-from fer_core.config_validation import validate_config
+from fer_core.config_validation import needs_soft_labels, validate_config
 from fer_core.data import FerDataset, Split, load_dataset
 from fer_core.errors import FerError
 from fer_core.plugins import DEFAULT_INPUT_SIZE, PluginSet, get_plugins
@@ -120,8 +120,12 @@ class Trainer:
             seed=config.seed, resize=d.resize, skip_bad=d.skip_bad, cache=d.cache,
         )
         self.train_split = self.dataset.split("train")
-        if tc.soft_labels and self.train_split.soft_labels is None:
-            raise FerError("[train] soft_labels = true needs [data] labels = 'ferplus-distribution'")
+        loss_entry = self.plugins.get("loss", tc.loss)
+        #: train on the FER+ vote distributions: [train] soft_labels, or a loss that needs them (pld)
+        self.soft_targets = tc.soft_labels or needs_soft_labels(loss_entry.factory)
+        if self.soft_targets and self.train_split.soft_labels is None:
+            what = "[train] soft_labels = true" if tc.soft_labels else f"[train] loss = {tc.loss!r}"
+            raise FerError(f"{what} needs [data] labels = 'ferplus-distribution'")
         self.select_split = _limit(self.dataset.split("select"), d.eval_limit)
         self.report_split = (_limit(self.dataset.split("report"), d.eval_limit)
                              if self.dataset.has_role("report") else None)
@@ -151,7 +155,7 @@ class Trainer:
             self.train_model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
         self.strategy = self.plugins.get("sampler_strategy", tc.strategy).build(**tc.strategy_options)
-        self.loss_fn = self.plugins.get("loss", tc.loss).build(**tc.loss_options)
+        self.loss_fn = loss_entry.build(**tc.loss_options)
         self.augment = BatchAugment(tc.augment, NUM_CLASSES)
         self.optimizer = build_optimizer(self.model, tc)
         per_rank = math.ceil(len(self.train_split) / self.dist.world)
