@@ -81,3 +81,45 @@ def small_faces(face_px: int, size: tuple[int, int] = (640, 360)) -> tuple[np.nd
     canvas.paste(shrunk, (ox, oy))
     sx, sy = shrunk.width / photo.width, shrunk.height / photo.height
     return np.asarray(canvas), faces * [sx, sy, sx, sy] + [ox, oy, ox, oy]
+
+
+def face_patches() -> list[tuple[Image.Image, np.ndarray]]:
+    """Six people's heads from the media (the five of ``multi_face.jpg``, the man of
+    ``single_face.jpg``): each a square crop 1.3 times its labelled face box's longer side around
+    it, and the face's box inside the crop."""
+    out = []
+    for file in ("multi_face.jpg", "single_face.jpg"):
+        photo = Image.open(MEDIA / file).convert("RGB")
+        for x0, y0, x1, y1 in labelled_boxes(file):
+            cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, 0.65 * max(x1 - x0, y1 - y0)
+            box = (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
+            face = np.array([x0 - box[0], y0 - box[1], x1 - box[0], y1 - box[1]], float)
+            out.append((photo.crop(box), face))
+    return out
+
+
+def background(size: tuple[int, int] = (640, 360), which: int = 0) -> Image.Image:
+    """A face-less background: part ``which`` (0: the left half, 1: the right half, mirrored and
+    tinted) of ``no_face.jpg`` (a mountain illustration), at ``size``."""
+    photo = Image.open(MEDIA / "no_face.jpg").convert("RGB")
+    half = photo.crop((0, 0, photo.width // 2, photo.height) if which == 0
+                      else (photo.width // 2, 0, photo.width, photo.height))
+    image = half.resize(size, Image.Resampling.BILINEAR)
+    if which:
+        image = Image.eval(image.transpose(Image.Transpose.FLIP_LEFT_RIGHT), lambda v: int(v * 0.7))
+    return image
+
+
+def paste_face(canvas: Image.Image, patch: tuple[Image.Image, np.ndarray], face_px: float,
+               centre: tuple[float, float]) -> np.ndarray:
+    """Paste ``patch`` (from :func:`face_patches`) on ``canvas`` (in place), scaled so its face is
+    ``face_px`` wide, the face centred at ``centre``; returns the face's box in the canvas."""
+    image, face = patch
+    k = face_px / (face[2] - face[0])
+    scaled = image.resize((max(1, round(image.width * k)), max(1, round(image.height * k))),
+                          Image.Resampling.LANCZOS)
+    sx, sy = scaled.width / image.width, scaled.height / image.height
+    fx, fy = (face[0] + face[2]) / 2 * sx, (face[1] + face[3]) / 2 * sy
+    ox, oy = round(centre[0] - fx), round(centre[1] - fy)
+    canvas.paste(scaled, (ox, oy))
+    return face * [sx, sy, sx, sy] + [ox, oy, ox, oy]

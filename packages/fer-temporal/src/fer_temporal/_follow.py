@@ -2,8 +2,9 @@
 
 Any detector works (``frame -> boxes``). Between full detections, each face of the previous
 frame gets a search window: a square ``1 + 2 * context`` times its side around it, cut from the
-frame and shrunk so the face is about ``face_px`` pixels, which is small and has few scales
-left to search. A face not found in its window is gone until the next full detection; when no
+frame and resized so the face is about ``face_px`` pixels, which is small and has few scales
+left to search (a face smaller than that is enlarged, at most ``MAX_ZOOM`` times: a 20-px
+face seen at its own size scores too low to be kept). A face not found in its window is gone until the next full detection; when no
 face is left, every frame is detected in full. A face entering the picture is found by the next
 full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
 detector's ``follow_max_faces``, else no limit) the windows cost more than one full detection,
@@ -21,6 +22,9 @@ from fer_core.errors import ConfigError
 from fer_temporal._boxes import Detection, as_detection
 from fer_temporal._crops import square_box
 from fer_temporal._tracker import iou_matrix
+
+#: How much a small face's window may be enlarged (a 20-px face: 3.2x, to 64 px).
+MAX_ZOOM = 4.0
 
 
 class FollowingDetector:
@@ -55,9 +59,9 @@ class FollowingDetector:
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return []
-        k = min(1.0, self.face_px / max(side, 1.0))
+        k = min(MAX_ZOOM, self.face_px / max(side, 1.0))
         window = Image.fromarray(frame[y0:y1, x0:x1])
-        if k < 1.0:
+        if k != 1.0:
             window = window.resize((max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
                                    Image.Resampling.BILINEAR)
         sx, sy = (x1 - x0) / window.width, (y1 - y0) / window.height

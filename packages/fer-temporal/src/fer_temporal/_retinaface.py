@@ -14,6 +14,14 @@ padding is the mean colour, which the network sees as zeros). The smallest prior
 the smallest face found is about 16 px in the shrunk copy (benchmarks/detectors.py: 5 of 5
 faces of 16 px, 4 of 5 of 12 px on a 640x360 frame); on a 1920x1080 frame at the default 640,
 some 48 px of the original.
+
+Faces of about 20 px score low (0.1 to 0.8 for a 20-px face moving over a 640x360 frame, at
+a threshold of 0.7: found on 1 frame of 30). So a candidate smaller than ``recheck_px`` (32 px
+of the network input) scoring from ``recheck_score`` (0.1) up to the threshold is looked at
+again: a window 3 times its side, enlarged so the face is 64 px (a 192x192 input, about a
+tenth of a 640x384 one), where a real face scores about 1.0 and must pass the full threshold
+(30 of 30 frames then). On the shared media no candidate is that small and that weak, so the
+real clips cost nothing more (BENCHMARKS.md, "Tracking several faces").
 """
 
 from __future__ import annotations
@@ -25,12 +33,16 @@ import numpy as np
 
 from fer_core.errors import ConfigError
 from fer_temporal._boxes import Detection
+from fer_temporal._tracker import iou_matrix
 
 MODEL_FILE = "retinaface_mnet025.onnx"
 MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 STEPS = (8, 16, 32)
 MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 VARIANCES = (0.1, 0.2)
+#: Small candidates re-checked per frame at most, and the face size of their enlarged window.
+RECHECK_MAX = 8
+RECHECK_FACE_PX = 64
 
 
 def default_threads() -> int:
@@ -81,6 +93,10 @@ class RetinaFaceDetector:
     score_threshold: float = 0.7
     nms_threshold: float = 0.4
     threads: int | None = None
+    #: candidates smaller than this (px of the network input) scoring from ``recheck_score`` to
+    #: ``score_threshold`` are looked at again, enlarged (0: never); see the module docstring
+    recheck_px: int = 32
+    recheck_score: float = 0.1
     name: str = "retinaface"
     #: FollowingDetector detects in full past this many faces: a 192-px window costs about a
     #: fifth of a 640x360 frame, but with 5 faces the windows took longer (benchmarks/analyze_settings.py)
@@ -92,6 +108,9 @@ class RetinaFaceDetector:
             raise ConfigError("face detector 'retinaface': need input_size >= 32, 0 < score_threshold < 1, "
                               f"0 < nms_threshold <= 1; got {self.input_size}, {self.score_threshold}, "
                               f"{self.nms_threshold}")
+        if self.recheck_px < 0 or not 0 < self.recheck_score < 1:
+            raise ConfigError("face detector 'retinaface': need recheck_px >= 0 and 0 < recheck_score < 1; "
+                              f"got {self.recheck_px}, {self.recheck_score}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"face detector 'retinaface': threads must be >= 1, got {self.threads}")
         try:
@@ -130,6 +149,17 @@ class RetinaFaceDetector:
             raise ValueError(f"expected an RGB frame [H, W, 3], got shape {frame.shape}")
         if frame.dtype != np.uint8:
             frame = np.clip(frame, 0, 255).astype(np.uint8)
+        recheck = self.recheck_px > 0 and self.recheck_score < self.score_threshold
+        found, scale = self._detect(frame, self.recheck_score if recheck else self.score_threshold)
+        out = [d for d in found if d[4] >= self.score_threshold]
+        small = [d for d in found if d[4] < self.score_threshold
+                 and max(d[2] - d[0], d[3] - d[1]) / scale < self.recheck_px]
+        for d in small[:RECHECK_MAX]:
+            out += self._recheck(frame, d)
+        return sorted(out, key=lambda b: (b[0], b[1]))
+
+    def _detect(self, frame: np.ndarray, threshold: float) -> tuple[list[Detection], float]:
+        """Faces scoring at least ``threshold``, best first, and the frame's shrink factor."""
         x, scale = self._input(frame)
         loc, conf, landmarks = self._session.run(None, {"input": x})
         key = (x.shape[2], x.shape[3])
@@ -137,9 +167,9 @@ class RetinaFaceDetector:
             self._priors[key] = priors(*key)
         pri = self._priors[key]
         scores = conf[0, :, 1]
-        keep = np.flatnonzero(scores >= self.score_threshold)
+        keep = np.flatnonzero(scores >= threshold)
         if not keep.size:
-            return []
+            return [], scale
         pri, loc, lms, scores = pri[keep], loc[0, keep], landmarks[0, keep], scores[keep]
         v0, v1 = VARIANCES
         centre = pri[:, :2] + loc[:, :2] * v0 * pri[:, 2:]
@@ -155,13 +185,39 @@ class RetinaFaceDetector:
                 continue
             marks = tuple((float(px) * scale, float(py) * scale) for px, py in points[i])
             out.append(Detection(x0, y0, x1, y1, float(scores[i]), landmarks=marks))
-        return sorted(out, key=lambda b: (b[0], b[1]))
+        return out, scale
+
+    def _recheck(self, frame: np.ndarray, candidate: Detection) -> list[Detection]:
+        """``candidate`` (a small face scoring under the threshold) looked at again: a window 3 times
+        its side, enlarged so the face is 64 px; the face found there at the full threshold."""
+        h, w = frame.shape[:2]
+        side = max(candidate[2] - candidate[0], candidate[3] - candidate[1], 1.0)
+        cx, cy = (candidate[0] + candidate[2]) / 2, (candidate[1] + candidate[3]) / 2
+        x0, y0 = max(0, int(cx - 1.5 * side)), max(0, int(cy - 1.5 * side))
+        x1, y1 = min(w, int(np.ceil(cx + 1.5 * side))), min(h, int(np.ceil(cy + 1.5 * side)))
+        k = RECHECK_FACE_PX / side
+        if x1 - x0 < 2 or y1 - y0 < 2 or k <= 1.0:
+            return []
+        size = (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k)))
+        window = self._cv2.resize(frame[y0:y1, x0:x1], size, interpolation=self._cv2.INTER_LINEAR)
+        found, _ = self._detect(window, self.score_threshold)
+        sx, sy = (x1 - x0) / size[0], (y1 - y0) / size[1]
+        mapped = [d.mapped(x0, y0, sx, sy) for d in found]
+        if not mapped:
+            return []
+        iou = iou_matrix(np.array([candidate[:4]]), np.array([d[:4] for d in mapped]))[0]
+        best = int(iou.argmax())
+        return [mapped[best]] if iou[best] >= 0.3 else []
+
 
 
 def retinaface(input_size: int = 640, score_threshold: float = 0.7, nms_threshold: float = 0.4,
-               threads: int | None = None) -> RetinaFaceDetector:
+               threads: int | None = None, recheck_px: int = 32,
+               recheck_score: float = 0.1) -> RetinaFaceDetector:
     """RetinaFace-MobileNet0.25 (ONNX Runtime), the default: boxes with 5 landmarks.
 
-    Options: input_size (640), score_threshold (0.7), nms_threshold (0.4), threads."""
+    Options: input_size (640), score_threshold (0.7), nms_threshold (0.4), threads, recheck_px
+    (32), recheck_score (0.1)."""
     return RetinaFaceDetector(int(input_size), float(score_threshold), float(nms_threshold),
-                              None if threads is None else int(threads))
+                              None if threads is None else int(threads), int(recheck_px),
+                              float(recheck_score))
