@@ -18,6 +18,7 @@ drawn, from the ``generator`` given, so a seeded evaluation or a training batch 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -155,7 +156,7 @@ def corrupt(images: torch.Tensor, name: str, severity: int,
     return _warp(images, theta)
 
 
-def corrupt_mixed(images: torch.Tensor, names: tuple[str, ...] | list[str], prob: float, max_severity: int,
+def corrupt_mixed(images: torch.Tensor, names: Sequence[str], prob: float, max_severity: int,
                   generator: torch.Generator) -> torch.Tensor:
     """Training augmentation: each image, with probability ``prob``, gets one of ``names`` at a
     severity from 1 to ``max_severity``, all drawn from ``generator`` (uint8 in, uint8 out).
