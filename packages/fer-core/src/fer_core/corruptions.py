@@ -18,8 +18,8 @@ drawn, from the ``generator`` given, so a seeded evaluation or a training batch 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # torch is imported where it is used: configs import this module's names
