@@ -5,8 +5,8 @@ frame gets a search window: a square ``1 + 2 * context`` times its side around i
 frame and resized so the face is about ``face_px`` pixels, which is small and has few scales
 left to search (a face smaller than that is enlarged, at most ``MAX_ZOOM`` times: a 20-px
 face seen at its own size scores too low to be kept). A face not found in its window is gone
-until the next full detection; when no face is left, every frame is detected in full. A face entering the picture is found by the next
-full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
+until the next full detection; when no face is left, every frame is detected in full. A face
+entering the picture is found by the next full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
 detector's ``follow_max_faces``, else no limit) the windows cost more than one full detection,
 and every frame is detected in full.
 """
