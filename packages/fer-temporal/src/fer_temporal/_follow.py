@@ -3,12 +3,12 @@
 Any detector works (``frame -> boxes``). Between full detections, each face of the previous
 frame gets a search window: a square ``1 + 2 * context`` times its side around it, cut from the
 frame and resized so the face is about ``face_px`` pixels, which is small and has few scales
-left to search (a face smaller than that is enlarged, at most ``MAX_ZOOM`` times: a 20-px
-face seen at its own size scores too low to be kept). A face not found in its window is gone
-until the next full detection; when no face is left, every frame is detected in full. A face
-entering the picture is found by the next full detection, at most ``every - 1`` frames late. Past ``max_faces`` faces (by default the
-detector's ``follow_max_faces``, else no limit) the windows cost more than one full detection,
-and every frame is detected in full.
+left to search (a face smaller than that is enlarged, at most ``MAX_ZOOM`` times: a 20-px face
+seen at its own size scores too low to be kept). A face not found in its window is gone until
+the next full detection; when no face is left, every frame is detected in full. A face entering
+the picture is found by the next full detection, at most ``every - 1`` frames late. Past
+``max_faces`` faces (by default the detector's ``follow_max_faces``, else no limit) the windows
+cost more than one full detection, and every frame is detected in full.
 """
 
 from __future__ import annotations
