@@ -58,7 +58,7 @@ def test_crops_are_square_padded_and_gray():
 
 
 def test_tracker_keeps_ids_through_motion_gaps_and_crossings():
-    tracker = IoUTracker(iou_threshold=0.3, max_age=3)
+    tracker = IoUTracker(iou_threshold=0.3, max_age=3, lost_age=3)  # IoU only: no re-finding
     a, b = [0, 0, 10, 10], [50, 50, 60, 60]
     assert tracker.update([a, b]) == [0, 1]
     assert tracker.update([[52, 51, 62, 61], [1, 1, 11, 11]]) == [1, 0]  # order swapped: ids follow boxes

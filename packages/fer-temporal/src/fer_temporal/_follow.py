@@ -52,6 +52,10 @@ class FollowingDetector:
         self._last = boxes
         return boxes
 
+    def reset(self) -> None:
+        """Detect the next frame in full and count the period from it (a new shot)."""
+        self._frame, self._last = 0, []
+
     def _near(self, frame: np.ndarray, box: Detection) -> list[Detection]:
         h, w = frame.shape[:2]
         side = max(box[2] - box[0], box[3] - box[1])

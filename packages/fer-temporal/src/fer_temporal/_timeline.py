@@ -20,6 +20,7 @@ from fer_core.errors import ConfigError, DataError
 from fer_temporal._align import ALIGN_DEFAULT
 from fer_temporal._boxes import Detection, as_detection, landmark_columns, landmark_values
 from fer_temporal._crops import face_crops
+from fer_temporal._cuts import CUT_THRESHOLD, ShotCuts
 from fer_temporal._downscale import for_large_frames
 from fer_temporal._follow import FollowingDetector
 from fer_temporal._models import resolve_classifier
@@ -38,6 +39,17 @@ def columns(classes: Iterable[str] = CLASSES) -> list[str]:
     return (["source", "frame", "time", "face_detected", "track_id", "x0", "y0", "x1", "y1", "score"]
             + landmark_columns() + [f"p_{c}" for c in classes] + ["label", "label_prob"]
             + [f"d_{c}" for c in classes])
+
+
+def largest(boxes: list[Detection], n: int) -> list[Detection]:
+    """The ``n`` largest of ``boxes`` (by area; the higher score first among equals), in their
+    order: the cap on faces per frame."""
+    def rank(i: int) -> tuple[float, float]:
+        b = boxes[i]
+        return -(b[2] - b[0]) * (b[3] - b[1]), -(b.score or 0.0)
+
+    keep = sorted(range(len(boxes)), key=rank)[:n]
+    return [boxes[i] for i in sorted(keep)]
 
 
 def resolve_detector(detector: str | Callable[[np.ndarray], list], options: dict[str, Any] | None = None,
@@ -66,6 +78,8 @@ class RunStats:
     tracks: set[int] = field(default_factory=set)
     first_time: float | None = None
     last_time: float | None = None
+    #: frames (their index in the source) where a new shot began: the tracks started afresh
+    cuts: list[int] = field(default_factory=list)
     #: what the source could not give (a video that broke off: the frame where decoding stopped)
     warnings: list[str] = field(default_factory=list)
 
@@ -93,6 +107,12 @@ class Analyzer:
     ``fer_models.load`` with ``backend``, ``"auto"`` running its ONNX copy without torch);
     ``threads`` is the one inference thread count (:mod:`fer_core.threads`: ONNX Runtime,
     OpenCV, torch when loaded; default ``FER_THREADS`` or ``min(CPUs, 2)``).
+
+    ``max_faces`` keeps the largest faces of each frame (default: every face). Track ids stay
+    with their faces through misses (:class:`~fer_temporal.IoUTracker`); at a shot cut (a
+    frame whose content score against the one before reaches ``cut_threshold``,
+    :mod:`fer_temporal._cuts`; ``None`` or 0: never) the tracks start afresh with new ids, the
+    frame is detected in full, and its index is kept in ``stats.cuts``.
     """
 
     def __init__(self, classifier: Classifier,
@@ -101,9 +121,12 @@ class Analyzer:
                  batch_size: int = 32, stride: int = 1, fps: float | None = None, margin: float = 0.1,
                  realtime: bool = False, on_frame: FrameCallback | None = None, redetect_every: int = 1,
                  align: bool = ALIGN_DEFAULT, plugins: Any = None, backend: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, max_faces: int | None = None,
+                 cut_threshold: float | None = CUT_THRESHOLD) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if max_faces is not None and max_faces < 1:
+            raise ConfigError(f"max_faces must be >= 1 (or None: every face), got {max_faces}")
         if threads is not None:
             from fer_core.threads import apply_threads
 
@@ -120,6 +143,8 @@ class Analyzer:
         self.batch_size = 1 if realtime else batch_size
         self.stride, self.fps, self.margin, self.realtime = stride, fps, margin, realtime
         self.align = align
+        self.max_faces = max_faces
+        self.cuts = ShotCuts(cut_threshold) if cut_threshold else None
         self.on_frame = on_frame
         self.columns = columns(self.classes)
         self.stats = RunStats()
@@ -184,6 +209,14 @@ class Analyzer:
             rows.append(row)
         return rows
 
+    def _new_shot(self, frame: Frame) -> None:
+        """A shot cut before ``frame``: new track ids, and a full detection of this frame."""
+        self.stats.cuts.append(frame.index)
+        self.tracker.reset()
+        reset = getattr(self.detector, "reset", None)
+        if callable(reset):
+            reset()
+
     def rows(self, source: Any, *, name: str | None = None) -> Iterator[dict[str, Any]]:
         """Timeline rows of ``source`` (see :func:`fer_temporal.open_source`), as they are made."""
         frames = open_source(source, name=name, on_warning=self._warned)
@@ -209,10 +242,14 @@ class Analyzer:
 
         for frame in frames:
             self.stats.frames_processed += 1
+            if self.cuts is not None and self.cuts(frame.image) and self.stats.frames_processed > 1:
+                self._new_shot(frame)
             try:
                 boxes = [as_detection(b) for b in self.detector(frame.image)]
             except (ValueError, TypeError) as exc:
                 raise DataError(f"{frame.source} frame {frame.index}: the detector failed: {exc}") from None
+            if self.max_faces is not None and len(boxes) > self.max_faces:
+                boxes = largest(boxes, self.max_faces)
             ids = self.tracker.update(boxes)
             self.stats.faces += len(boxes)
             self.stats.tracks.update(ids)

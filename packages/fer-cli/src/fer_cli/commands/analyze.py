@@ -48,6 +48,11 @@ from fer_core.errors import DataError, FerError
               help="Rows in the rolling median/mean window.")
 @click.option("--min-length", type=float, default=0.5, show_default=True,
               help="Shortest emotion segment (seconds; frames when the source has no timestamps).")
+@click.option("--max-faces", type=click.IntRange(min=1), default=None,
+              help="Keep at most N faces per frame, the largest (default: every face).")
+@click.option("--cut-threshold", type=click.FloatRange(min=0, max=255), default=27.0, show_default=True,
+              help="Content score (mean HSV change, 0-255) at which a new shot starts and the faces "
+                   "get new track ids; 0: never.")
 @click.option("--realtime", is_flag=True, help="Live streams: drop frames to keep up, and say how many.")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the PNG timeline.")
 @click.option("--annotate", "--video", "video", is_flag=True,
@@ -60,12 +65,15 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
             stride: int, batch_size: int, smoothing: str, alpha: float, window: int, min_length: float,
             realtime: bool, plot: bool, video: bool, progress: bool | None, redetect_every: int,
             detector_pairs: tuple[str, ...], threads: int | None, align: bool | None,
-            backend: str) -> None:
+            backend: str, max_faces: int | None, cut_threshold: float) -> None:
     """Emotion timelines of SOURCES: video files, images, folders or globs of frames, or a
     webcam ("device:0").
 
     One row per processed frame and face (and one for a frame without a face), streamed to CSV;
     then segments, transitions, per-track summary (JSON) and a plot.
+
+    A face keeps its track id through misses of up to 300 frames; at a shot cut the faces get
+    new ids (the frames are listed in the JSON's "cuts").
 
     Images are read upright, as viewers show them (EXIF orientation), and so are phone videos
     (their rotation). An image larger than 2048 pixels is searched for faces on a shrunk copy;
@@ -87,7 +95,8 @@ def analyze(sources: tuple[str, ...], model_ref: str, detector: str, out: Path, 
     options = {"detector": detector, "detector_options": detector_options, "fps": fps, "stride": stride,
                "batch_size": batch_size,
                "realtime": realtime, "min_length": min_length, "plot": plot, "video": video,
-               "redetect_every": redetect_every}
+               "redetect_every": redetect_every, "max_faces": max_faces,
+               "cut_threshold": cut_threshold or None}
     if align is not None:
         options["align"] = align
     Smoother(smoothing, alpha, window)  # a bad setting fails once, before any source
