@@ -143,3 +143,33 @@ def test_long_runs_without_faces_never_call_the_classifier_empty(tiny_runs):
     no_faces = lambda frame: []  # noqa: E731
     rows = list(Analyzer(clf, detector=no_faces, batch_size=3).rows(frames))
     assert [r["face_detected"] for r in rows] == [False] * 10
+
+
+def test_face_less_frames_after_a_few_faces_are_not_all_held():
+    """A batch is classified after batch_size frames even when it has fewer faces (frames are
+    held only until their batch is classified, never the video)."""
+    read = []
+
+    def frames():
+        for i in range(60):
+            read.append(i)
+            yield np.zeros((32, 32, 3), np.uint8)
+
+    def detector(frame):
+        return [(4, 4, 28, 28, 0.9)] if len(read) <= 2 else []
+
+    lag = []
+    analyzer = Analyzer(Counting(), detector, batch_size=8,
+                        on_frame=lambda frame, rows: lag.append(len(read) - 1 - frame.index))
+    list(analyzer.rows(frames()))
+    assert len(lag) == 60 and max(lag) < 8
+
+
+def test_large_frames_are_classified_in_smaller_batches():
+    from fer_temporal._timeline import PENDING_BYTES
+
+    big = np.zeros((1080, 1920, 3), np.uint8)
+    counting = Counting()
+    list(Analyzer(counting, "full_frame", batch_size=32).rows([big] * 12))
+    per_batch = PENDING_BYTES // big.nbytes + 1
+    assert max(counting.batches) == per_batch < 32 and sum(counting.batches) == 12
