@@ -87,3 +87,34 @@ def test_one_face_assignment_matches_hungarian_without_scipy():
         rows, cols = _assign(iou)
         r2, c2 = linear_sum_assignment(-iou)
         assert iou[rows, cols].sum() == pytest.approx(iou[r2, c2].sum())
+
+
+def test_separate_faces_assignment_matches_hungarian_without_scipy():
+    from scipy.optimize import linear_sum_assignment
+
+    from fer_temporal._tracker import _assign
+
+    rng = np.random.default_rng(1)
+    shortcut = 0
+    for _ in range(300):
+        shape = tuple(rng.integers(2, 7, size=2))
+        iou = rng.random(shape) * (rng.random(shape) < 0.25)  # sparse: faces that mostly do not touch
+        rows, cols = _assign(iou)
+        r2, c2 = linear_sum_assignment(-iou)
+        assert iou[rows, cols].sum() == pytest.approx(iou[r2, c2].sum())
+        assert len(set(rows.tolist())) == len(rows) and len(set(cols.tolist())) == len(cols)
+        touching = iou > 0
+        shortcut += bool(touching.sum(0).max() <= 1 and touching.sum(1).max() <= 1)
+    assert 0 < shortcut < 300  # both paths ran
+
+
+def test_five_separate_faces_are_tracked_without_importing_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys; from fer_temporal import IoUTracker; t = IoUTracker()\n"
+            "for k in range(5): t.update([[100 * i + k, 10, 100 * i + 40 + k, 50] for i in range(5)])\n"
+            "assert t.update([[100 * i, 10, 100 * i + 40, 50] for i in range(5)]) == [0, 1, 2, 3, 4]\n"
+            "print('scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -108,3 +108,12 @@ def test_past_max_faces_every_frame_is_detected_in_full():
     for _ in range(3):
         follow(np.zeros((40, 60, 3), np.uint8))
     assert calls == [(40, 60, 3)] * 3  # never a window: four faces are more than three
+
+
+def test_the_follow_limit_reaches_through_the_large_frame_wrapper():
+    """RetinaFace's follow_max_faces (3) applies inside Analyzer, where the detector is wrapped
+    for large frames: past 3 faces every frame is detected in full."""
+    from fer_temporal import Analyzer
+
+    analyzer = Analyzer(lambda crops: crops, "retinaface", redetect_every=5)
+    assert analyzer.detector.max_faces == 3

@@ -50,6 +50,8 @@ class DownscaledDetector:
             raise ValueError(f"max_side must be >= 16, got {max_side}")
         self.detector, self.max_side = detector, max_side
         self.name = getattr(detector, "name", type(detector).__name__)
+        # what FollowingDetector asks of the detector it follows with (RetinaFace: 3)
+        self.follow_max_faces = getattr(detector, "follow_max_faces", None)
 
     def __call__(self, frame: np.ndarray) -> list[Any]:
         h, w = frame.shape[:2]
