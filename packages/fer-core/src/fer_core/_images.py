@@ -122,7 +122,8 @@ def to_mode(img: Image.Image, mode: str = "RGB", where: str = "image") -> Image.
         raise DataError(f"{where}: cannot convert its {img.mode} pixels to {mode}: {exc}") from None
 
 
-def open_image(path: str | Path | IO[bytes], mode: str = "RGB", *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_image(path: str | Path | IO[bytes], mode: str = "RGB", *,
+               max_pixels: int = MAX_PIXELS) -> Image.Image:
     """The image at ``path``, decoded, upright (EXIF orientation applied) and in ``mode``
     ("RGB" or "L", 8 bits), as a PIL image detached from the file.
 

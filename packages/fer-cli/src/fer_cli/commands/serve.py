@@ -25,7 +25,8 @@ def _need_extra() -> None:
         if not found:
             missing.append(module.replace("_", "-"))
     if missing:
-        raise click.ClickException(f"fercli serve needs {', '.join(missing)}, not installed here: {EXTRA_HINT}")
+        raise click.ClickException(f"fercli serve needs {', '.join(missing)}, not installed here: "
+                                   f"{EXTRA_HINT}")
 
 
 @click.command()

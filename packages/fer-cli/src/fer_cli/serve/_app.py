@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fer_cli.serve._engine import Engine, decode_image
-from fer_cli.serve._errors import ApiError
+from fer_cli.serve._errors import ApiError, error_response
 from fer_cli.serve._jobs import JobManager
 from fer_cli.serve._live import live_endpoint
 from fer_cli.serve._settings import ServeSettings
@@ -33,11 +33,6 @@ from fer_cli.serve._videojob import OUTPUTS, describe_error, video_runner
 
 log = logging.getLogger("fer_cli.serve")
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The API's one error shape: ``{"error": "..."}``."""
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 class RequestLog:
@@ -72,7 +67,8 @@ class RequestLog:
             log.exception("internal error on %s %s", scope.get("method", "WS"), scope.get("path"))
             if scope["type"] == "http" and seen["status"] is None:
                 seen["status"] = 500
-                await error_response(500, "internal server error (logged on the server)")(scope, receive, send)
+                reply = error_response(500, "internal server error (logged on the server)")
+                await reply(scope, receive, send)
         finally:
             client = scope.get("client") or ("-", 0)
             log.info("%s %s %s %s %s %d B %.1f ms", client[0], scope.get("method", "WS"), scope.get("path"),
@@ -246,7 +242,8 @@ def _probe_video(path: Path, filename: str | None) -> int | None:
         if close is not None:
             close()
     except DataError as exc:
-        raise ApiError(422, str(exc).replace(str(path), _display_name(filename) or "the uploaded video")) from None
+        shown = _display_name(filename) or "the uploaded video"
+        raise ApiError(422, str(exc).replace(str(path), shown)) from None
     return frame_count(str(path))
 
 

@@ -9,7 +9,7 @@ import os
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fer_cli.serve._errors import ApiError
+from fer_cli.serve._errors import ApiError, error_response
 
 #: the environment variable ``fercli serve`` reads the token from
 TOKEN_ENV = "FER_SERVE_TOKEN"
@@ -61,8 +61,6 @@ class TokenMiddleware:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4401, "reason": exc.message[:120]})
                 return
-            from fer_cli.serve._app import error_response
-
             await error_response(exc.status, exc.message, exc.headers)(scope, receive, send)
             return
         await self.app(scope, receive, send)

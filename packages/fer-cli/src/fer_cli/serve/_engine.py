@@ -62,7 +62,8 @@ class Engine:
         return [face_json(row, self.classes) for row in rows if row.get("face_detected")]
 
 
-def face_json(row: dict[str, Any], classes: Iterable[str], smoothed: dict[str, Any] | None = None) -> dict[str, Any]:
+def face_json(row: dict[str, Any], classes: Iterable[str],
+              smoothed: dict[str, Any] | None = None) -> dict[str, Any]:
     """One timeline row as the API's face: box, landmarks, score, probabilities, label (and, for
     the live stream, the track id and the smoothed probabilities and label)."""
     from fer_temporal import LANDMARKS

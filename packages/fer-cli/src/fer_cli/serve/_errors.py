@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ApiError(Exception):
     """A request the server refuses: ``status`` (4xx, or 503 when it is busy) and what was wrong."""
@@ -11,3 +13,10 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
+    """The API's one error shape: a JSONResponse ``{"error": "..."}``."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": message}, status_code=status, headers=headers)

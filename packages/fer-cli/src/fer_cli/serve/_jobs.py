@@ -82,8 +82,8 @@ class JobManager:
     """The queue and its workers (see the module docstring)."""
 
     def __init__(self, root: Path, runner: Runner, *, workers: int = 1, queue_size: int = 8,
-                 ttl: float = 3600.0, describe_error: Callable[[Job, BaseException], str | None] | None = None,
-                 ) -> None:
+                 ttl: float = 3600.0,
+                 describe_error: Callable[[Job, BaseException], str | None] | None = None) -> None:
         self.root = root
         self.runner = runner
         self.ttl = ttl

@@ -41,10 +41,11 @@ class _Mailbox:
 class LiveSession:
     """One connection's tracker and smoother: :meth:`process` takes a frame, gives its faces."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, max_pixels: int | None = None) -> None:
         from fer_temporal import TimelineAnalysis
 
         self.engine = engine
+        self.max_pixels = max_pixels or engine.settings.max_pixels
         self.mailbox = _Mailbox()
         self.done: list[dict[str, Any]] | None = None
         self.analyzer = engine.analyzer(live=True)
@@ -58,7 +59,7 @@ class LiveSession:
 
     def analyze(self, data: bytes, t: float) -> tuple[Any, list[dict[str, Any]]]:
         """Decode one frame's bytes (a 422 ApiError when they are no image) and :meth:`process` it."""
-        image = decode_image(data, self.engine.settings.max_pixels, "frame")
+        image = decode_image(data, self.max_pixels, "frame")
         return image, self.process(image, t)
 
     def process(self, image: Any, t: float) -> list[dict[str, Any]]:
@@ -116,10 +117,10 @@ async def live_endpoint(websocket: WebSocket) -> None:
     state = websocket.app.state
     engine: Engine = state.engine
     limiter: anyio.CapacityLimiter = state.limiter
+    settings = state.settings
     await websocket.accept()
-    session = LiveSession(engine)
+    session = LiveSession(engine, settings.max_pixels)
     latest = LatestFrame()
-    settings = engine.settings
 
     async def receive() -> None:
         try:
@@ -137,8 +138,9 @@ async def live_endpoint(websocket: WebSocket) -> None:
                     continue
                 if len(data) > settings.max_frame_bytes:
                     latest.received += 1
+                    limit = settings.max_frame_bytes
                     await websocket.send_json({"error": f"frame of {len(data)} bytes is larger than the "
-                                                        f"{settings.max_frame_bytes} bytes this server takes"})
+                                                        f"{limit} bytes this server takes"})
                     continue
                 latest.put(data)
         except WebSocketDisconnect:

@@ -27,7 +27,7 @@ def schema(settings: ServeSettings) -> dict[str, Any]:
     mb = 1024 * 1024
     job_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}
     job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    security = [{"bearer": []}] if settings.token else []
+    security: list[dict[str, list[str]]] = [{"bearer": []}] if settings.token else []
     paths: dict[str, Any] = {
         "/healthz": {"get": {"summary": "Liveness: the model loaded, job counts (no token needed)",
                              "responses": {"200": {"description": "ok"}}}},
@@ -49,7 +49,8 @@ def schema(settings: ServeSettings) -> dict[str, Any]:
                            f"{settings.workers} worker(s), at most {settings.queue_size} waiting; "
                            f"jobs are removed {settings.job_ttl:g} s after they end.",
             "requestBody": _UPLOAD,
-            "responses": {"202": {"description": "queued", **job_ref}, **_errors(400, 401, 413, 415, 422, 503)}}},
+            "responses": {"202": {"description": "queued", **job_ref},
+                          **_errors(400, 401, 413, 415, 422, 503)}}},
         "/v1/jobs/{job_id}": {
             "get": {"summary": "A job's status and progress (and, when done, its summary and file links)",
                     "parameters": job_id, "responses": {"200": {"description": "the job", **job_ref},
@@ -93,6 +94,7 @@ def schema(settings: ServeSettings) -> dict[str, Any]:
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     from fer_core import __version__
 
-    return {"openapi": "3.1.0", "info": {"title": "fer serve", "version": __version__,
-                                         "description": "Facial emotion recognition over HTTP (fercli serve)"},
+    info = {"title": "fer serve", "version": __version__,
+            "description": "Facial emotion recognition over HTTP (fercli serve)"}
+    return {"openapi": "3.1.0", "info": info,
             "paths": paths, "components": components, "security": security}
