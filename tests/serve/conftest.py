@@ -69,17 +69,30 @@ def image_bytes(size: tuple[int, int] = (64, 48), fmt: str = "PNG", color=(128, 
 
 
 def tiny_video(path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)) -> Path:
-    """A few frames of an MP4 made with PyAV (no face in it)."""
+    """A few frames of noise as an MP4 made with PyAV (no face in it)."""
     import av
     import numpy as np
 
     with av.open(str(path), "w") as out:
         stream = out.add_stream("mpeg4", rate=10)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        for i in range(frames):
-            img = np.full((size[1], size[0], 3), 20 * i, np.uint8)
+        rng = np.random.default_rng(0)
+        for _ in range(frames):
+            img = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+@pytest.fixture(name="image_bytes")
+def _image_bytes_fixture():
+    """:func:`image_bytes` itself."""
+    return image_bytes
+
+
+@pytest.fixture(name="tiny_video")
+def _tiny_video_fixture():
+    """:func:`tiny_video` itself."""
+    return tiny_video
