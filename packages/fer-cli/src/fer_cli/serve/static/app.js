@@ -104,10 +104,10 @@
     let tr = tracks.get(id);
     if (!tr) {
       const canvas = document.createElement("canvas");
-      canvas.width = 600; canvas.height = 110;
       canvas.dataset.track = String(id);
       canvas.setAttribute("aria-label", "timeline of face " + id);
       $("timelines").prepend(canvas);
+      canvas.width = Math.max(280, Math.round(canvas.clientWidth || 600)); canvas.height = 110;
       tr = { points: [], canvas };
       tracks.set(id, tr);
     }
