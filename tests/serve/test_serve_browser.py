@@ -17,7 +17,7 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 def _browser() -> str:
-    pytest.importorskip("playwright", reason="needs playwright (pip install playwright; requirements-test.txt)")
+    pytest.importorskip("playwright", reason="needs playwright (requirements-test.txt)")
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
         pytest.skip("needs the chromium browser: apt-get install -y chromium (Debian's package)")
@@ -35,7 +35,7 @@ def make_y4m(clip: Path, out: Path, frames: int = 45, width: int = 320) -> Path:
             if i == frames:
                 break
             if height is None:
-                height = int(round(frame.height * width / frame.width / 2)) * 2
+                height = round(frame.height * width / frame.width / 2) * 2
                 fh.write(f"YUV4MPEG2 W{width} H{height} F15:1 Ip A1:1 C420jpeg\n".encode())
             yuv = frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
             fh.write(b"FRAME\n" + yuv.tobytes())
@@ -52,7 +52,8 @@ def server(engine, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = create_app(engine=engine, workdir=tmp_path / "w")
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -81,7 +82,8 @@ def test_the_page_draws_boxes_and_a_timeline_from_a_fake_camera(server, media, t
             page.goto(server)
             page.click("#start")
             page.wait_for_function(
-                "Number(document.body.dataset.boxesDrawn) >= 1 && Number(document.body.dataset.timelinePoints) >= 5",
+                "Number(document.body.dataset.boxesDrawn) >= 1"
+                " && Number(document.body.dataset.timelinePoints) >= 5",
                 timeout=60_000)
             data = page.evaluate("({...document.body.dataset})")
             timelines = page.locator("#timelines canvas").count()

@@ -30,7 +30,8 @@ main(["serve"])
 
 def test_without_the_extra_it_is_one_line_naming_it():
     env = {**os.environ, "FER_LOAD_PLUGINS": "fer_models,fer_temporal"}
-    proc = subprocess.run([sys.executable, "-c", _BLOCKED], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", _BLOCKED], capture_output=True, text=True, env=env,
+                          timeout=60)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("Error: fercli serve needs starlette, uvicorn") and \
@@ -74,7 +75,8 @@ def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.3)
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": "Bearer tok"})
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models",
+                                     headers={"Authorization": "Bearer tok"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert json.load(r)["loaded"]["backend"] == "onnx"
     finally:

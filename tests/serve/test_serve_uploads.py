@@ -90,7 +90,8 @@ def test_a_malformed_multipart_body_is_400(client):
 
 def test_too_many_pixels_is_422(make_client, image_bytes):
     client = make_client(max_pixels=100)
-    assert "larger than the 100 pixels" in _error(client.post("/v1/faces", content=image_bytes((20, 20))), 422)
+    resp = client.post("/v1/faces", content=image_bytes((20, 20)))
+    assert "larger than the 100 pixels" in _error(resp, 422)
 
 
 def _leftovers(client):
