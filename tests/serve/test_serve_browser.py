@@ -98,3 +98,36 @@ def test_the_page_draws_boxes_and_a_timeline_from_a_fake_camera(server, media, t
     assert int(data["boxesDrawn"]) >= 1 and int(data["timelinePoints"]) >= 5
     assert timelines >= 1
     assert shot.stat().st_size > 10_000
+
+
+def test_the_page_uploads_a_photo_and_a_video(server, media):
+    chromium = _browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server)
+            page.set_input_files("#file", str(media / "single_face.jpg"))
+            page.click("#upload-form button[type=submit]")
+            page.wait_for_function("document.querySelectorAll('#faces-table tr').length >= 2", timeout=30_000)
+            photo = page.evaluate("[document.getElementById('photo').width, "
+                                  "document.querySelector('#faces-table tr:nth-child(2) td:nth-child(2)')"
+                                  ".textContent]")
+            page.set_input_files("#file", str(media / "single_face.mp4"))
+            page.click("#upload-form button[type=submit]")
+            page.wait_for_function("document.querySelectorAll('#downloads a').length === 4 && "
+                                   "document.getElementById('plot').naturalWidth > 0", timeout=120_000)
+            status = page.text_content("#upload-status")
+            links = page.eval_on_selector_all("#downloads a", "as => as.map(a => a.getAttribute('href'))")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "serve-upload-page.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert photo[0] > 0 and photo[1] == "happy"
+    assert status.startswith("done: 72 frames") and "1 track" in status
+    assert [link.rsplit("/", 1)[1] for link in links] == ["csv", "json", "png", "video"]

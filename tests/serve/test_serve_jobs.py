@@ -32,7 +32,7 @@ def test_a_video_job_writes_what_fercli_analyze_writes(client, media, tmp_path):
     from fer_cli.main import cli
 
     clip = media / "single_face.mp4"
-    resp = client.post("/v1/videos", files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
+    resp = client.post("/v1/videos", files={"file": ("single_face.mp4", clip.read_bytes(), "video/mp4")})
     assert resp.status_code == 202, resp.text
     job = resp.json()
     assert resp.headers["location"] == f"/v1/jobs/{job['id']}" and job["status"] in ("queued", "running")
@@ -42,20 +42,23 @@ def test_a_video_job_writes_what_fercli_analyze_writes(client, media, tmp_path):
     assert done["progress"] == {"frames": 72, "total": 72, "fraction": 1.0}
     assert set(done["files"]) == {"csv", "json", "png", "video"}
     header = done["result"]["header"]
-    assert header["source"] == "clip.mp4" and header["frames_processed"] == 72 and header["faces"] > 0
+    assert header["source"] == "single_face.mp4" and header["frames_processed"] == 72 and header["faces"] > 0
 
     out = tmp_path / "cli"
     result = CliRunner().invoke(cli, ["analyze", str(clip), "--out", str(out), "--no-progress", "--annotate"])
     assert result.exit_code == 0, result.output
     served = client.get(done["files"]["csv"])
     assert served.status_code == 200 and served.headers["content-type"].startswith("text/csv")
-    assert "clip.csv" in served.headers["content-disposition"]
+    assert "single_face.csv" in served.headers["content-disposition"]
     ours = list(csv.DictReader(io.StringIO(served.text)))
     theirs = list(csv.DictReader((out / "single_face.csv").open()))
     assert len(ours) == len(theirs) == 72
-    for a, b in zip(ours, theirs, strict=True):  # the same numbers (only the source name differs)
+    assert {r["source"] for r in ours} == {"single_face.mp4"}  # the client's name, not the server's path
+    for a, b in zip(ours, theirs, strict=True):  # the same numbers, row for row
         assert {k: v for k, v in a.items() if k != "source"} == {k: v for k, v in b.items() if k != "source"}
-    data = json.loads(client.get(done["files"]["json"]).content)
+    raw_json = client.get(done["files"]["json"]).text
+    assert str(client.app.state.workdir) not in raw_json + served.text
+    data = json.loads(raw_json)
     assert data["segments"] == json.loads((out / "single_face.json").read_text())["segments"]
     png = client.get(done["files"]["png"])
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"

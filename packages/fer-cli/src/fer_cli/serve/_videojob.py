@@ -19,21 +19,25 @@ def video_runner(engine: Engine) -> Any:
     """The job runner: ``fercli analyze``'s defaults, every output, the server's model and detector."""
 
     def run(job: Job) -> tuple[dict[str, Path], dict[str, Any]]:
-        from fer_temporal import SourceWarning, analyze_to_files
+        from fer_temporal import SourceWarning, analyze_to_files, open_source
 
         s = engine.settings
+        label = job.filename or "video"
+        # the frames, decoded as fercli analyze decodes the file, carry the client's file name as
+        # their source (never the server's path): the rows are fercli analyze's but for that name
+        notes: list[str] = []
+        frames = open_source(str(job.input), on_warning=notes.append)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SourceWarning)  # kept in the header's warnings
+            warnings.simplefilter("ignore", SourceWarning)
             result = analyze_to_files(
-                str(job.input), engine.classifier, job.folder / "out", name="video",
+                frames, engine.classifier, job.folder / "out", name=label,
                 smoother=engine.smoother(), min_length=s.min_length, plot=True, video=True,
                 detector=s.detector, detector_options=dict(s.detector_options),
                 redetect_every=s.redetect_every,
                 on_frame=lambda frame, rows: job.progress(frame.index + 1))
         paths = {kind: Path(p) for kind, p in result["paths"].items() if kind in OUTPUTS}
         header = dict(result["header"])
-        header["source"] = job.filename or "upload"
-        header["warnings"] = [clean(job, w) for w in header.get("warnings", [])]
+        header["warnings"] = [clean(job, w) for w in [*header.get("warnings", []), *notes]]
         return paths, {"header": header, "segments": result["segments"], "summary": result["summary"]}
 
     return run
