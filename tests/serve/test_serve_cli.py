@@ -60,7 +60,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path):
+def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path, media):
     port = free_port()
     env = {**os.environ, "FER_LOAD_PLUGINS": "fer_models,fer_temporal", "FER_SERVE_TOKEN": "tok"}
     proc = subprocess.Popen([sys.executable, "-m", "fer_cli", "serve", "--port", str(port), "--threads", "1",
@@ -70,7 +70,8 @@ def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert json.load(r)["status"] == "ok"
+                    health = json.load(r)
+                assert health["status"] == "ok" and health["torch_loaded"] is False  # ONNX only
                 break
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
@@ -79,10 +80,18 @@ def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path
                                      headers={"Authorization": "Bearer tok"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert json.load(r)["loaded"]["backend"] == "onnx"
+        photo = urllib.request.Request(f"http://127.0.0.1:{port}/v1/faces?token=tok", method="POST",
+                                       data=(media / "single_face.jpg").read_bytes())
+        with urllib.request.urlopen(photo, timeout=30) as r:
+            assert len(json.load(r)["faces"]) == 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert json.load(r)["torch_loaded"] is False  # a whole analysis without torch
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "fercli serve: model default (onnx)" in err and "(token required)" in err
-    assert sum(" GET /healthz 200 " in line for line in err.splitlines()) == 1, err
+    assert sum(" GET /healthz 200 " in line for line in err.splitlines()) == 2, err
+    assert sum(" POST /v1/faces 200 " in line for line in err.splitlines()) == 1, err
+    assert "token=tok" not in err  # the query string is never logged
     assert sum(" GET /v1/models 200 " in line for line in err.splitlines()) == 1, err
     assert "Traceback" not in err

@@ -171,7 +171,10 @@ async def index(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     state = request.app.state
-    return JSONResponse({"status": "ok", "model": state.settings.model, "jobs": state.jobs.counts()})
+    import sys
+
+    return JSONResponse({"status": "ok", "model": state.settings.model, "jobs": state.jobs.counts(),
+                         "torch_loaded": sys.modules.get("torch") is not None})
 
 
 async def openapi(request: Request) -> Response:
