@@ -63,6 +63,16 @@ def _frames(clip: Path, width: int = 320, limit: int = 150) -> list[bytes]:
     return out
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -214,7 +224,7 @@ def main() -> None:
         f"{args.image.name}, {len(image)} B), {args.streams} live streams x {args.seconds:g} s at "
         f"{args.stream_fps:g} fps ({args.clip.name}, 320 px JPEG); server --concurrency {args.concurrency}"
         f"{f', --threads {args.threads}' if args.threads else ''}",
-        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; load average "
+        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
         f"before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (shared with other jobs)",
         f"- images: {n} requests in {image_wall:.1f} s = **{n / image_wall:.1f} requests/s**, latency p50 "
         f"{_pct(latencies, .5) * 1000:.0f} ms, p99 {_pct(latencies, .99) * 1000:.0f} ms, "
