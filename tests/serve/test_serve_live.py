@@ -92,3 +92,27 @@ def test_a_session_without_faces_answers_empty(engine):
     session = LiveSession(engine)
     assert session.process(np.zeros((48, 64, 3), np.uint8), 0.0) == []
     assert session.process(np.zeros((48, 64, 3), np.uint8), 0.1) == []
+
+
+def test_a_bug_on_one_frame_is_an_error_reply_and_a_fresh_session(make_client, media, monkeypatch, caplog):
+    client = make_client()
+    real = LiveSession.process
+    calls = []
+
+    def flaky(self, image, t):
+        calls.append(t)
+        if len(calls) == 2:
+            raise ZeroDivisionError("internal detail")
+        return real(self, image, t)
+
+    monkeypatch.setattr(LiveSession, "process", flaky)
+    data = (media / "single_face.jpg").read_bytes()
+    with client.websocket_connect("/v1/live") as ws:
+        replies = []
+        for _ in range(3):
+            ws.send_bytes(data)
+            replies.append(ws.receive_json())
+    assert replies[0]["faces"][0]["track_id"] == 0
+    assert replies[1]["error"] == "internal error on this frame (logged on the server)"
+    assert replies[2]["faces"][0]["track_id"] == 0  # a fresh tracker after the failure
+    assert any("ZeroDivisionError" in (r.exc_text or "") for r in caplog.records)

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fer_cli.serve._engine import Engine, decode_image, face_json
 from fer_cli.serve._errors import ApiError
+from fer_core.errors import FerError
 
 log = logging.getLogger("fer_cli.serve")
 
@@ -42,17 +43,22 @@ class LiveSession:
     """One connection's tracker and smoother: :meth:`process` takes a frame, gives its faces."""
 
     def __init__(self, engine: Engine, max_pixels: int | None = None) -> None:
-        from fer_temporal import TimelineAnalysis
-
         self.engine = engine
         self.max_pixels = max_pixels or engine.settings.max_pixels
+        self.start = time.monotonic()
+        self.reset()
+
+    def reset(self) -> None:
+        """A fresh tracker and smoother (after a frame the pipeline failed on: its state is gone)."""
+        from fer_temporal import TimelineAnalysis
+
+        engine = self.engine
         self.mailbox = _Mailbox()
         self.done: list[dict[str, Any]] | None = None
         self.analyzer = engine.analyzer(live=True)
         self.analyzer.on_frame = self._on_frame
         self.analysis = TimelineAnalysis(self.analyzer.classes, engine.smoother(), min_length=0.0)
         self._rows = self.analyzer.rows(self.mailbox, name="live")
-        self.start = time.monotonic()
 
     def _on_frame(self, frame: Any, rows: list[dict[str, Any]]) -> None:
         self.done = rows
@@ -60,7 +66,14 @@ class LiveSession:
     def analyze(self, data: bytes, t: float) -> tuple[Any, list[dict[str, Any]]]:
         """Decode one frame's bytes (a 422 ApiError when they are no image) and :meth:`process` it."""
         image = decode_image(data, self.max_pixels, "frame")
-        return image, self.process(image, t)
+        try:
+            return image, self.process(image, t)
+        except FerError as exc:  # the detector or classifier refused this frame: say so, go on
+            self.reset()
+            raise ApiError(422, f"frame: {exc}") from None
+        except BaseException:
+            self.reset()
+            raise
 
     def process(self, image: Any, t: float) -> list[dict[str, Any]]:
         """The faces of one RGB frame at stream time ``t`` (seconds), smoothed per track."""
@@ -121,6 +134,11 @@ async def live_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     session = LiveSession(engine, settings.max_pixels)
     latest = LatestFrame()
+    sending = anyio.Lock()  # the two tasks below both answer: one message at a time
+
+    async def send(message: dict[str, Any]) -> None:
+        async with sending:
+            await websocket.send_json(message)
 
     async def receive() -> None:
         try:
@@ -132,15 +150,15 @@ async def live_endpoint(websocket: WebSocket) -> None:
                 if data is None:
                     text = message.get("text") or ""
                     if '"ping"' in text:
-                        await websocket.send_json({"type": "pong"})
+                        await send({"type": "pong"})
                     else:
-                        await websocket.send_json({"error": "send frames as binary messages (JPEG or PNG)"})
+                        await send({"error": "send frames as binary messages (JPEG or PNG)"})
                     continue
                 if len(data) > settings.max_frame_bytes:
                     latest.received += 1
                     limit = settings.max_frame_bytes
-                    await websocket.send_json({"error": f"frame of {len(data)} bytes is larger than the "
-                                                        f"{limit} bytes this server takes"})
+                    await send({"error": f"frame of {len(data)} bytes is larger than the "
+                                f"{limit} bytes this server takes"})
                     continue
                 latest.put(data)
         except WebSocketDisconnect:
@@ -161,6 +179,10 @@ async def live_endpoint(websocket: WebSocket) -> None:
             except ApiError as exc:
                 reply: dict[str, Any] = {"error": exc.message, "received": latest.received,
                                          "dropped": latest.dropped}
+            except Exception:  # a bug: logged, answered, and the stream goes on with a fresh session
+                log.exception("live frame failed")
+                reply = {"error": "internal error on this frame (logged on the server)",
+                         "received": latest.received, "dropped": latest.dropped}
             else:
                 processed += 1
                 reply = {"frame": processed - 1, "time": t, "width": int(image.shape[1]),
@@ -168,7 +190,7 @@ async def live_endpoint(websocket: WebSocket) -> None:
                          "processed": processed, "dropped": latest.dropped,
                          "ms": (time.perf_counter() - t0) * 1000}
             try:
-                await websocket.send_json(reply)
+                await send(reply)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return
 
