@@ -96,3 +96,32 @@ def _image_bytes_fixture():
 def _tiny_video_fixture():
     """:func:`tiny_video` itself."""
     return tiny_video
+
+
+@pytest.fixture
+def server(engine, tmp_path):
+    """The app served by uvicorn in a thread on a free loopback port: its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from fer_cli.serve import create_app, shutdown_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(engine=engine, workdir=tmp_path / "w")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    srv.should_exit = True
+    thread.join(timeout=10)
+    shutdown_app(app)

@@ -196,3 +196,26 @@ def test_a_runner_bug_fails_the_job_without_a_traceback(tmp_path):
         assert job.status == "failed" and "secret" not in (job.error or "") and "logged" in (job.error or "")
     finally:
         jobs.stop()
+
+
+def test_a_job_goes_on_when_its_client_goes_away(server, media):
+    """The client sends the video and hangs up without reading the answer: the job still runs."""
+    import socket
+    import urllib.request
+    from urllib.parse import urlparse
+
+    body = (media / "single_face.mp4").read_bytes()
+    url = urlparse(server)
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(b"POST /v1/videos HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.shutdown(socket.SHUT_WR)  # gone, before any answer
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(server + "healthz", timeout=5) as r:
+            counts = json.load(r)["jobs"]
+        if counts["done"] == 1:
+            break
+        assert counts["failed"] == 0 and counts["cancelled"] == 0, counts
+        time.sleep(0.2)
+    assert counts["done"] == 1, counts

@@ -198,5 +198,5 @@ async def live_endpoint(websocket: WebSocket) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(answer)
         await receive()
-    log.info("WS /v1/live closed: %d frames received, %d dropped, %.1f s", latest.received, latest.dropped,
+    log.debug("WS /v1/live closed: %d frames received, %d dropped, %.1f s", latest.received, latest.dropped,
              time.perf_counter() - started)
