@@ -23,7 +23,7 @@ from fer_core.errors import ConfigError
 
 #: libraries no light command may import (numpy, PIL and pydantic only where the command needs them)
 HEAVY = ("torch", "torchvision", "timm", "transformers", "onnx", "onnxruntime", "safetensors",
-         "matplotlib", "sklearn", "scipy", "av", "cv2")
+         "matplotlib", "sklearn", "scipy", "av", "cv2", "starlette", "uvicorn", "multipart", "websockets")
 #: the toolkit's own plugins (and the example, when it is installed), not whatever else is installed
 TOOLKIT_PLUGINS = "fer_models,fer_temporal,fer_tensorboard,fer_plugin_example"
 

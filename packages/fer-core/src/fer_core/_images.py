@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from fer_core.errors import DataError, FerWarning
 
@@ -122,13 +122,15 @@ def to_mode(img: Image.Image, mode: str = "RGB", where: str = "image") -> Image.
         raise DataError(f"{where}: cannot convert its {img.mode} pixels to {mode}: {exc}") from None
 
 
-def open_image(path: str | Path, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_image(path: str | Path | IO[bytes], mode: str = "RGB", *,
+               max_pixels: int = MAX_PIXELS) -> Image.Image:
     """The image at ``path``, decoded, upright (EXIF orientation applied) and in ``mode``
     ("RGB" or "L", 8 bits), as a PIL image detached from the file.
 
     An animated image (GIF, APNG, WebP, multi-page TIFF) gives its first frame. A corrupt EXIF
     block is ignored with an :class:`ImageWarning`. A file that is not an image, is damaged or
     truncated, or has more than ``max_pixels`` pixels is a :class:`DataError` naming it (one line).
+    ``path`` may also be an open binary file (``io.BytesIO`` of an upload: ``fercli serve``).
     """
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}")
@@ -148,7 +150,7 @@ def open_image(path: str | Path, mode: str = "RGB", *, max_pixels: int = MAX_PIX
     return out
 
 
-def _open(path: str | Path, mode: str, max_pixels: int) -> Image.Image:
+def _open(path: str | Path | IO[bytes], mode: str, max_pixels: int) -> Image.Image:
     Image = _pil()
     from PIL import UnidentifiedImageError
 
@@ -202,7 +204,7 @@ def rgb_array(img: Image.Image) -> np.ndarray:
     return out
 
 
-def read_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def read_rgb(path: str | Path | IO[bytes], *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """:func:`open_image` as an RGB uint8 ``[H, W, 3]`` array (what a frame or a face is)."""
     img = open_image(path, "RGB", max_pixels=max_pixels)
     try:
