@@ -36,6 +36,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("FER_SHARED_DIR", REPO.parent / "shared")) / "media"
 
@@ -61,16 +64,6 @@ def _frames(clip: Path, width: int = 320, limit: int = 150) -> list[bytes]:
             if len(out) == limit:
                 break
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -224,7 +217,7 @@ def main() -> None:
         f"{args.image.name}, {len(image)} B), {args.streams} live streams x {args.seconds:g} s at "
         f"{args.stream_fps:g} fps ({args.clip.name}, 320 px JPEG); server --concurrency {args.concurrency}"
         f"{f', --threads {args.threads}' if args.threads else ''}",
-        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
+        f"- machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
         f"before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (shared with other jobs)",
         f"- images: {n} requests in {image_wall:.1f} s = **{n / image_wall:.1f} requests/s**, latency p50 "
         f"{_pct(latencies, .5) * 1000:.0f} ms, p99 {_pct(latencies, .99) * 1000:.0f} ms, "
