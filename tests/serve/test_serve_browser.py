@@ -11,6 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+#: root in a container: no sandbox; a small /dev/shm must not crash the renderer
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
 
 
 def _browser() -> str:
@@ -47,7 +49,7 @@ def test_the_page_draws_boxes_and_a_timeline_from_a_fake_camera(server, media, t
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m}", "--no-sandbox"])
+            f"--use-file-for-fake-video-capture={y4m}", *CHROMIUM_ARGS])
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's width
             errors: list[str] = []
@@ -78,7 +80,7 @@ def test_the_page_uploads_a_photo_and_a_video(server, media):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             errors: list[str] = []

@@ -95,3 +95,14 @@ def test_fercli_serve_answers_on_its_port_and_logs_one_line_per_request(tmp_path
     assert "token=tok" not in err  # the query string is never logged
     assert sum(" GET /v1/models 200 " in line for line in err.splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot listen on 127.0.0.1:{port}: "), lines

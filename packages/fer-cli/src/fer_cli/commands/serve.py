@@ -90,6 +90,26 @@ def serve(host: str, port: int, model_ref: str, detector: str, detector_pairs: t
     _run(settings, host, port, log_level)
 
 
+def _listen(host: str, port: int) -> Any:
+    """A listening socket on ``host:port``, or one line saying why not (a port in use, a bad host)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}"
+                                   ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
 def _run(settings: Any, host: str, port: int, log_level: str) -> None:
     import logging
 
@@ -99,13 +119,16 @@ def _run(settings: Any, host: str, port: int, log_level: str) -> None:
 
     logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(message)s")
     logging.getLogger("fer_cli.serve").setLevel(getattr(logging, log_level.upper()))
+    sock = _listen(host, port)
     app = create_app(settings)
+    port = sock.getsockname()[1]
     where = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     click.echo(f"fercli serve: model {settings.model} ({app.state.engine.model_info()['backend']}), "
                f"detector {settings.detector}, {settings.workers} job worker(s); {where}"
                + (" (token required)" if settings.token else ""), err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                ws_max_size=settings.max_frame_bytes + 1024, lifespan="on")
+    config = uvicorn.Config(app, log_level=log_level, access_log=False,
+                            ws_max_size=settings.max_frame_bytes + 1024, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 __all__ = ["serve"]
