@@ -139,4 +139,5 @@ class IoUTracker:
 
     @property
     def live_tracks(self) -> int:
+        """Tracks still held: seen in the last ``lost_age`` frames (those that can be re-found)."""
         return len(self._tracks)
