@@ -109,3 +109,53 @@ def test_ensemble_command_writes_weights_and_report(tiny_runs, tmp_path):
     assert CliRunner().invoke(cli, ["predict", str(face), "--model", str(out)]).exit_code == 0
     one = CliRunner().invoke(cli, ["ensemble", str(tiny_runs[0]), "--out", str(out)])
     assert one.exit_code != 0 and "at least two members" in one.output
+
+
+def test_ensemble_tta_option_overrides_every_members(tiny_runs, tmp_path):
+    out = tmp_path / "ens-flip"
+    result = CliRunner().invoke(cli, ["ensemble", *map(str, tiny_runs), "--out", str(out), "--step", "0.5",
+                                      "--tta", "flip"])
+    assert result.exit_code == 0, result.output
+    members = json.loads((out / "ensemble.json").read_text())["members"]
+    assert [m["tta"] for m in members] == ["flip"] * len(tiny_runs)
+    assert result.output.count("(tta flip)") == len(tiny_runs)
+
+
+def test_teacher_file_then_a_distilled_student(tiny_runs, fer2013_slice, tmp_path):
+    """`fercli teacher` on an ensemble, then `fercli train` of a student on its soft targets."""
+    ens = tmp_path / "ens"
+    assert CliRunner().invoke(cli, ["ensemble", *map(str, tiny_runs), "--out", str(ens),
+                                    "--step", "0.5"]).exit_code == 0
+    teacher = tmp_path / "teacher.npz"
+    result = CliRunner().invoke(cli, ["teacher", str(ens / "ensemble.json"), "--data", str(fer2013_slice),
+                                      "--out", str(teacher), "--temperature", "2"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"wrote .*teacher\.npz: 700 Training rows .* agrees with the label on [\d.]+%",
+                     result.output)
+    from fer_core.data import read_teacher
+
+    targets = read_teacher(teacher)
+    assert targets.probs.shape == (700, 7) and targets.temperature == 2.0
+    config = tmp_path / "student.toml"
+    config.write_text(f"""name = "student"
+[data]
+path = "{fer2013_slice}"
+teacher = "{teacher}"
+teacher_weight = 0.7
+cache = false
+[model]
+options = {{ widths = [8, 16] }}
+[train]
+epochs = 1
+max_steps = 2
+batch_size = 32
+soft_labels = true
+""")
+    trained = CliRunner().invoke(cli, ["train", str(config), "--out", str(tmp_path / "runs"),
+                                       "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    run_config = tmp_path / "runs" / "student" / "config.json"
+    assert json.loads(run_config.read_text())["data"]["teacher"] == str(teacher)
+    missing = CliRunner().invoke(cli, ["teacher", str(ens), "--data", str(tmp_path / "nope.csv"),
+                                       "--out", str(teacher)])
+    assert missing.exit_code != 0 and "nope.csv: no such file" in missing.output

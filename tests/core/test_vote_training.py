@@ -55,6 +55,7 @@ def test_hard_labels_stay_hard_for_other_losses(synthetic_dataset, one_thread):
 
 
 def test_pld_without_distributions_in_the_data_is_one_error(synthetic_dataset):
-    expected = r"^\[train\] loss = 'pld' needs \[data\] labels = 'ferplus-distribution'$"
+    expected = (r"^\[train\] loss = 'pld' needs \[data\] labels = 'ferplus-distribution' "
+                r"or a \[data\] teacher file$")
     with pytest.raises(FerError, match=expected):
         Trainer(_config(loss="pld"), dataset=synthetic_dataset)

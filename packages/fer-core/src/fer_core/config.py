@@ -19,7 +19,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,9 @@ from fer_core._env_paths import expand_path
 from fer_core.corruptions import CorruptionName
 from fer_core.data import LABEL_SOURCES
 from fer_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fer_core.data import FerDataset
 
 
 class _Section(BaseModel):
@@ -42,6 +45,17 @@ class DataConfig(_Section):
     resize: bool = False
     skip_bad: bool = False
     cache: bool = True
+    teacher: Path | None = Field(default=None, description="soft targets of a teacher (fercli teacher)")
+    teacher_weight: float = Field(default=0.5, ge=0, le=1, description="share of the teacher in the target")
+
+    def load(self, seed: int = 0) -> FerDataset:
+        """The dataset this section describes (:func:`fer_core.data.load_dataset`)."""
+        from fer_core.data import load_dataset
+
+        return load_dataset(self.path, ferplus=self.ferplus, labels=self.labels,
+                            subset_per_class=self.subset_per_class, seed=seed, resize=self.resize,
+                            skip_bad=self.skip_bad, cache=self.cache, teacher=self.teacher,
+                            teacher_weight=self.teacher_weight)
 
 
 class ModelConfig(_Section):
@@ -217,6 +231,8 @@ class ExperimentConfig(_Section):
         cfg.data.path = base / expand_path(str(cfg.data.path), key="[data] path")
         if cfg.data.ferplus is not None:
             cfg.data.ferplus = base / expand_path(str(cfg.data.ferplus), key="[data] ferplus")
+        if cfg.data.teacher is not None:
+            cfg.data.teacher = base / expand_path(str(cfg.data.teacher), key="[data] teacher")
         return cfg
 
     def to_json_dict(self) -> dict[str, Any]:

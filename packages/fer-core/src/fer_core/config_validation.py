@@ -66,16 +66,26 @@ def validate_config(
             _check_choice(add, plugins, kind, getattr(stage.train, name_field),
                           getattr(stage.train, options_field), f"[{section}] {name_field}",
                           f"[{section}] {options_field}", stage.name)
-        if data_from_config and stage.train.soft_labels and cfg.data.labels != "ferplus-distribution":
+        if (data_from_config and stage.train.soft_labels and cfg.data.labels != "ferplus-distribution"
+                and cfg.data.teacher is None):
             section = f"stages.{stage.index}" if "soft_labels" in raw else "train"
-            add(f"[{section}] soft_labels = true", "needs [data] labels = 'ferplus-distribution'",
+            add(f"[{section}] soft_labels = true", SOFT_SOURCES,
                 stage.name, f"[data] labels is {cfg.data.labels!r}")
         loss = plugins.registry("loss").get(stage.train.loss)
         if (data_from_config and loss is not None and needs_soft_labels(loss.factory)
-                and cfg.data.labels != "ferplus-distribution"):
+                and cfg.data.labels != "ferplus-distribution" and cfg.data.teacher is None):
             section = f"stages.{stage.index}" if "loss" in raw else "train"
-            add(f"[{section}] loss = {stage.train.loss!r}", "needs [data] labels = 'ferplus-distribution'",
+            add(f"[{section}] loss = {stage.train.loss!r}", SOFT_SOURCES,
                 stage.name, f"it trains on FER+ vote distributions; [data] labels is {cfg.data.labels!r}")
+    if data_from_config and cfg.data.teacher is not None:
+        if cfg.data.labels != "fer2013":
+            add("[data] teacher", "mixes the teacher with FER2013's own labels",
+                tail=f"[data] labels is {cfg.data.labels!r}; use labels = 'fer2013'")
+        elif not Path(cfg.data.teacher).is_file():
+            add(f"[data] teacher = {str(cfg.data.teacher)!r}", "is not a file",
+                tail="make it with `fercli teacher MODEL --data DATA --out FILE`")
+        elif not any(s.train.soft_labels for s in (stages if stages is not None else cfg.resolved_stages())):
+            add("[data] teacher", "is set but no stage trains on it", tail="set [train] soft_labels = true")
     if init_from is not None:
         problem = _init_problem(Path(init_from))
         if problem:
@@ -86,6 +96,10 @@ def validate_config(
     if len(lines) == 1:
         raise ConfigError(f"{source}: {lines[0]}")
     raise ConfigError(f"{source}: invalid config\n" + "\n".join(f"  {line}" for line in lines))
+
+
+#: What training on soft targets needs, in every message that says it is missing.
+SOFT_SOURCES = "needs [data] labels = 'ferplus-distribution' or a [data] teacher file"
 
 
 def needs_soft_labels(loss_factory: Any) -> bool:
@@ -131,4 +145,4 @@ def _init_problem(path: Path) -> str | None:
     return None
 
 
-__all__ = ["needs_soft_labels", "validate_config"]
+__all__ = ["SOFT_SOURCES", "needs_soft_labels", "validate_config"]

@@ -11,9 +11,10 @@ from fer_cli.commands.predict import predict
 from fer_cli.commands.run import run
 from fer_cli.commands.runs import runs
 from fer_cli.commands.serve import serve
+from fer_cli.commands.teacher import teacher
 from fer_cli.commands.train import train
 
 BUILTIN_COMMANDS = [analyze, data, ensemble, evaluate, export, models, plugins_command, predict, run, runs,
-                    serve, train]
+                    serve, teacher, train]
 
 __all__ = ["BUILTIN_COMMANDS"]

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 @click.option("--step", default=0.1, show_default=True, type=float,
               help="Grid step of the weight search (weights are multiples of it, summing to 1).")
 @click.option("--rrf-k", default=60.0, show_default=True, type=float, help="Reciprocal rank fusion constant.")
-def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step: float, rrf_k: float) -> None:
+@click.option("--tta", type=click.Choice(["none", "flip", "tencrop"]), default=None,
+              help="Test-time augmentation of every member (default: each member's own).")
+def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step: float, rrf_k: float,
+             tta: str | None) -> None:
     """Ensemble MEMBERS (run folders or model files): weighted average and reciprocal rank fusion.
 
     Weights are chosen by grid search on PublicTest accuracy, each member with its own TTA;
@@ -42,7 +45,7 @@ def ensemble(members: tuple[Path, ...], out: Path, data_path: Path | None, step:
     ensure_writable_dir(out)
     classifiers = []
     for member in members:
-        clf = load(member, backend="torch")  # members are weighed on the PyTorch path
+        clf = load(member, backend="torch", tta=tta)  # members are weighed on the PyTorch path
         if isinstance(clf, Ensemble):
             raise FerError(f"{member}: an ensemble cannot be a member of another ensemble")
         classifiers.append(cast("Classifier", clf))  # backend="torch": never the ONNX runtime

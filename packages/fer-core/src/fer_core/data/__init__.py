@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs shoul
     from fer_core.data._labels import FER2013_ROLES, LABEL_SOURCES, ROLES
     from fer_core.data._load import load_arrays, load_dataset
     from fer_core.data._report import DataReport, data_report, format_report
+    from fer_core.data._teacher import TeacherTargets, apply_teacher, read_teacher, soften
 
 _LAZY = {
     "DatasetArrays": "fer_core.data._arrays",
@@ -54,6 +55,10 @@ _LAZY = {
     "DataReport": "fer_core.data._report",
     "data_report": "fer_core.data._report",
     "format_report": "fer_core.data._report",
+    "TeacherTargets": "fer_core.data._teacher",
+    "apply_teacher": "fer_core.data._teacher",
+    "read_teacher": "fer_core.data._teacher",
+    "soften": "fer_core.data._teacher",
 }
 
 __all__ = [
@@ -67,7 +72,9 @@ __all__ = [
     "FerDataset",
     "FerPlusVotes",
     "Split",
+    "TeacherTargets",
     "apply_ferplus",
+    "apply_teacher",
     "cache_dir",
     "data_report",
     "format_report",
@@ -79,6 +86,8 @@ __all__ = [
     "read_ferplus_votes",
     "read_image_folder",
     "read_image_folder_arrays",
+    "read_teacher",
+    "soften",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals(), __all__)

@@ -43,12 +43,17 @@ def load_dataset(
     resize: bool = False,
     skip_bad: bool = False,
     cache: bool = True,
+    teacher: str | Path | None = None,
+    teacher_weight: float = 0.5,
 ) -> FerDataset:
     """Load FER2013 from a CSV file or an image folder, decoded once and cached.
 
     ``labels`` picks the label source: the dataset's own (``fer2013``) or FER+ votes from
     ``ferplus`` (``ferplus-majority`` / ``ferplus-distribution``; CSV form only).
     ``subset_per_class`` keeps a seeded subset of at most that many training images per class.
+    ``teacher`` (a file from ``fercli teacher``) sets ``soft_labels`` for distillation:
+    ``teacher_weight`` x the teacher's probabilities + the rest on the one-hot label
+    (FER2013's own labels only).
 
     >>> ds = load_dataset("../shared/data/fer2013/fer2013.csv.gz")  # doctest: +SKIP
     >>> len(ds.split("train")), len(ds.split("select")), len(ds.split("report"))  # doctest: +SKIP
@@ -65,7 +70,14 @@ def load_dataset(
         raise DataError(f"labels = {labels!r} needs the FER+ vote file (ferplus = PATH)")
     if labels != "fer2013" and path.is_dir():
         raise DataError(f"{path}: FER+ labels line up with the CSV form only, not a folder")
+    if teacher is not None and labels != "fer2013":
+        raise DataError(f"a teacher file mixes the teacher with FER2013's own labels; labels = {labels!r} "
+                        "with a teacher is not supported")
     ds = load_arrays(path, resize=resize, skip_bad=skip_bad, cache=cache).to_dataset()
+    if teacher is not None:
+        from fer_core.data._teacher import apply_teacher, read_teacher
+
+        ds = apply_teacher(ds, read_teacher(teacher), teacher_weight)
     if labels != "fer2013" and ferplus is not None:  # (None raised above)
         ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
     if subset_per_class is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from fer_core.config import ExperimentConfig
 from fer_core.config_validation import validate_config
-from fer_core.data import FerDataset, load_dataset
+from fer_core.data import FerDataset
 from fer_core.errors import FerError
 from fer_core.plugins import PluginSet, get_plugins
 from fer_core.training._checkpoint import CheckpointError, atomic_write_text, load_checkpoint, sha256_file
@@ -43,9 +43,7 @@ def apply_smoke(cfg: ExperimentConfig) -> ExperimentConfig:
 
 
 def load_experiment_data(cfg: ExperimentConfig) -> FerDataset:
-    d = cfg.data
-    return load_dataset(d.path, ferplus=d.ferplus, labels=d.labels, subset_per_class=d.subset_per_class,
-                        seed=cfg.seed, resize=d.resize, skip_bad=d.skip_bad, cache=d.cache)
+    return cfg.data.load(seed=cfg.seed)
 
 
 def run_experiment(

@@ -20,8 +20,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from fer_core.classes import CLASSES, NUM_CLASSES
 from fer_core.config import ExperimentConfig, Stage
-from fer_core.config_validation import needs_soft_labels, validate_config
-from fer_core.data import FerDataset, Split, load_dataset
+from fer_core.config_validation import SOFT_SOURCES, needs_soft_labels, validate_config
+from fer_core.data import FerDataset, Split
 from fer_core.errors import FerError
 from fer_core.plugins import DEFAULT_INPUT_SIZE, PluginSet, get_plugins
 from fer_core.training._augment import BatchAugment
@@ -115,17 +115,14 @@ class Trainer:
         self.progress = progress
 
         d = config.data
-        self.dataset = dataset if dataset is not None else load_dataset(
-            d.path, ferplus=d.ferplus, labels=d.labels, subset_per_class=d.subset_per_class,
-            seed=config.seed, resize=d.resize, skip_bad=d.skip_bad, cache=d.cache,
-        )
+        self.dataset = dataset if dataset is not None else d.load(seed=config.seed)
         self.train_split = self.dataset.split("train")
         loss_entry = self.plugins.get("loss", tc.loss)
         #: train on the FER+ vote distributions: [train] soft_labels, or a loss that needs them (pld)
         self.soft_targets = tc.soft_labels or needs_soft_labels(loss_entry.factory)
         if self.soft_targets and self.train_split.soft_labels is None:
             what = "[train] soft_labels = true" if tc.soft_labels else f"[train] loss = {tc.loss!r}"
-            raise FerError(f"{what} needs [data] labels = 'ferplus-distribution'")
+            raise FerError(f"{what} {SOFT_SOURCES}")
         self.select_split = _limit(self.dataset.split("select"), d.eval_limit)
         self.report_split = (_limit(self.dataset.split("report"), d.eval_limit)
                              if self.dataset.has_role("report") else None)
