@@ -120,6 +120,19 @@ def test_small_cnn_stem_stride_2_is_a_quarter_of_the_cost():
         _build("small_cnn", stem_stride=3)
 
 
+@pytest.mark.parametrize("name", ["small_cnn", "resnet18_cifar"])
+def test_upsample_option_costs_its_square_and_keeps_the_weights(name):
+    base = _build(name, widths=[8, 16, 32, 64][: 3 if name == "small_cnn" else 4])
+    big = _build(name, widths=[8, 16, 32, 64][: 3 if name == "small_cnn" else 4], upsample=1.5)
+    assert big(torch.zeros(2, 1, 40, 40)).shape == (2, 7)
+    assert base.state_dict().keys() == big.state_dict().keys()  # shipped weights load either way
+    big.load_state_dict(base.state_dict())
+    ratio = count_flops(big, (1, 40, 40))["macs"] / count_flops(base, (1, 40, 40))["macs"]
+    assert ratio == pytest.approx(1.5 ** 2, rel=0.05)
+    with pytest.raises(ConfigError, match=f"{name}: upsample must be between 1 and 8, got 0.5"):
+        _build(name, upsample=0.5)
+
+
 def test_xavier_init_option():
     model = _build("efficientnet_b0", init="xavier")
     for m in model.modules():

@@ -58,3 +58,21 @@ def check_dropout(p: float, what: str) -> float:
     if not 0.0 <= float(p) < 1.0:
         raise ConfigError(f"{what}: dropout must be in [0, 1), got {p!r}")
     return float(p)
+
+
+def upsampler(scale: float, what: str) -> nn.Module:
+    """Bilinear upsampling of the input by ``scale`` (>= 1; 1 = none), a layer without weights.
+
+    Kept outside the backbone's ``nn.Sequential`` parts, so the state dict's keys are the same
+    with or without it. Upsampled input is one way an ensemble member differs from the others:
+    every later layer sees the face at ``scale`` times the pixels (and costs ``scale**2`` the MACs).
+    """
+    try:
+        s = float(scale)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: upsample must be a number >= 1, got {scale!r}") from None
+    if not 1.0 <= s <= 8.0:
+        raise ConfigError(f"{what}: upsample must be between 1 and 8, got {scale!r}")
+    if s == 1.0:
+        return nn.Identity()
+    return nn.Upsample(scale_factor=s, mode="bilinear", align_corners=False)

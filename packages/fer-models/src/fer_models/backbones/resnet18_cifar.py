@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fer_models.backbones._common import apply_init, check_dropout, int_widths
+from fer_models.backbones._common import apply_init, check_dropout, int_widths, upsampler
 
 
 class BasicBlock(nn.Module):
@@ -42,8 +42,9 @@ class ResNetCIFAR(nn.Module):
     """3x3 stem (no max-pool), BasicBlock stages, global average pool, dropout, linear."""
 
     def __init__(self, num_classes: int = 7, in_chans: int = 1, depths: Sequence[int] = (2, 2, 2, 2),
-                 widths: Sequence[int] = (64, 128, 256, 512), dropout: float = 0.0):
+                 widths: Sequence[int] = (64, 128, 256, 512), dropout: float = 0.0, upsample: float = 1.0):
         super().__init__()
+        self.upsample = upsampler(upsample, "resnet18_cifar")
         self.stem = nn.Sequential(nn.Conv2d(in_chans, widths[0], 3, padding=1, bias=False),
                                   nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
         blocks: list[nn.Module] = []
@@ -57,18 +58,19 @@ class ResNetCIFAR(nn.Module):
                                   nn.Linear(prev, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x)))
+        return self.head(self.stages(self.stem(self.upsample(x))))
 
 
 def resnet18_cifar(num_classes: int = 7, in_chans: int = 1, widths: Sequence[int] = (64, 128, 256, 512),
-                   dropout: float = 0.0, init: str = "default") -> ResNetCIFAR:
+                   dropout: float = 0.0, init: str = "default", upsample: float = 1.0) -> ResNetCIFAR:
     """CIFAR-style ResNet-18 (3x3 stem, no max-pool, BasicBlocks [2,2,2,2]) for 48x48 or 40x40 input.
 
     Options: ``widths`` (4 stage widths, default [64, 128, 256, 512]), ``dropout`` before the
-    classifier (0.0), ``init`` (``"default"`` or ``"xavier"``).
+    classifier (0.0), ``init`` (``"default"`` or ``"xavier"``), ``upsample`` (resize the input by
+    this factor first, bilinear; 1.0).
     """
     model = ResNetCIFAR(num_classes, in_chans, (2, 2, 2, 2), int_widths(widths, 4, "resnet18_cifar widths"),
-                        check_dropout(dropout, "resnet18_cifar dropout"))
+                        check_dropout(dropout, "resnet18_cifar dropout"), upsample)
     return apply_init(model, init, "resnet18_cifar")
 
 
