@@ -89,6 +89,7 @@ WRITERS = {
     ("export", "out"): lambda k, out: ["export", k["model"], out / "m.onnx"],
     ("predict", "out"): lambda k, out: ["predict", k["face"], "--model", k["model"], "--out", out / "p.csv"],
     ("run", "out"): lambda k, out: ["run", k["config"], "--out", out],
+    ("teacher", "out"): lambda k, out: ["teacher", k["model"], "--data", k["csv"], "--out", out / "t.npz"],
     ("train", "out"): lambda k, out: ["train", k["config"], "--out", out],
 }
 

@@ -18,7 +18,8 @@ _TIMM_OPTIONS = "options: init, pretrained, timm's"
 #: name -> (``module:factory``, description), for each registry hook
 BACKBONES: dict[str, tuple[str, str]] = {
     "small_cnn": (_B + "small_cnn:small_cnn",
-                  "Small plain CNN for 48x48 gray faces (options: widths, dropout, stem_stride 1 or 2)."),
+                  "Small plain CNN for 48x48 gray faces (options: widths, dropout, stem_stride 1 or 2, "
+                  "upsample)."),
     "baseline_cnn": (_B + "baseline_cnn:baseline_cnn",
                      "The efficiency report's baseline CNN: 3 conv-ReLU-maxpool blocks and 5 linear "
                      "layers."),
