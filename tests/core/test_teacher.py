@@ -114,3 +114,12 @@ def test_load_dataset_applies_the_file(fer2013_slice, tmp_path):
     assert torch.allclose(taught.split("train").soft_labels, torch.from_numpy(read_teacher(path).probs))
     with pytest.raises(DataError, match=r"labels = 'ferplus-majority' with a teacher is not supported"):
         load_dataset(fer2013_slice, cache=False, teacher=path, labels="ferplus-majority", ferplus="x.csv")
+
+
+def test_a_newer_teacher_file_format_is_refused(synthetic_dataset, tmp_path):
+    path = _teacher_for(synthetic_dataset).save(tmp_path / "t.npz")
+    with np.load(path) as z:
+        fields = {k: z[k] for k in z.files}
+    np.savez(path, **{**fields, "format": np.int64(99)})
+    with pytest.raises(DataError, match=r"teacher file format 99 is newer than this fer-core reads \(1\)"):
+        read_teacher(path)

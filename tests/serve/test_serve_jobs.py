@@ -26,6 +26,13 @@ def _wait(client, job_id, until=("done", "failed", "cancelled"), timeout=120.0):
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
+def _until(condition, timeout=5.0, poll=0.02):
+    """Poll ``condition()`` until it is true or ``timeout`` seconds pass (the caller asserts after)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(poll)
+
+
 def test_a_video_job_writes_what_fercli_analyze_writes(client, media, tmp_path):
     from click.testing import CliRunner
 
@@ -138,9 +145,7 @@ def test_the_queue_is_bounded_and_says_so(tmp_path):
         assert err.value.status == 503 and "queue is full" in err.value.message
         assert err.value.headers["Retry-After"]
         gate.release.set()
-        deadline = time.monotonic() + 5
-        while jobs.counts()["done"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _until(lambda: jobs.counts()["done"] >= 2)
         assert jobs.counts()["done"] == 2 and jobs.get(first.id).outputs["csv"].is_file()
     finally:
         jobs.stop()
@@ -155,9 +160,7 @@ def test_cancel_stops_a_running_job_and_a_queued_one(tmp_path):
         queued = _submit(jobs)
         assert jobs.cancel(queued.id).status == "cancelled"
         jobs.cancel(running.id)
-        deadline = time.monotonic() + 5
-        while jobs.get(running.id).status != "cancelled" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _until(lambda: jobs.get(running.id).status == "cancelled")
         assert jobs.get(running.id).status == "cancelled" and not running.folder.exists()
         assert not queued.folder.exists()
     finally:
@@ -170,14 +173,10 @@ def test_ended_jobs_are_removed_after_the_ttl(tmp_path):
     jobs = _manager(tmp_path, gate, ttl=0.3)
     try:
         job = _submit(jobs)
-        deadline = time.monotonic() + 5
-        while job.status != "done" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _until(lambda: job.status == "done")
         assert job.status == "done" and job.folder.exists()
         assert jobs.sweep(now=job.ended + 0.1) == 0
-        deadline = time.monotonic() + 5  # the janitor thread
-        while job.id in jobs.jobs and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _until(lambda: job.id not in jobs.jobs, poll=0.05)  # the janitor thread
         assert job.id not in jobs.jobs and not Path(job.folder).exists()
     finally:
         jobs.stop()

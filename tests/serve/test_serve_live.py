@@ -10,13 +10,18 @@ import pytest
 from fer_cli.serve._live import LatestFrame, LiveSession
 
 
-def test_a_stream_of_frames_keeps_one_track_and_smooths(client, media):
-    data = (media / "single_face.jpg").read_bytes()
+def _send_frames(client, data: bytes, n: int) -> list[dict]:
+    """Send the frame ``data`` ``n`` times over one /v1/live connection, one reply per frame."""
     with client.websocket_connect("/v1/live") as ws:
         replies = []
-        for _ in range(4):
+        for _ in range(n):
             ws.send_bytes(data)
             replies.append(ws.receive_json())
+    return replies
+
+
+def test_a_stream_of_frames_keeps_one_track_and_smooths(client, media):
+    replies = _send_frames(client, (media / "single_face.jpg").read_bytes(), 4)
     assert [r["frame"] for r in replies] == [0, 1, 2, 3]
     assert all(len(r["faces"]) == 1 and r["faces"][0]["track_id"] == 0 for r in replies)
     assert replies[-1]["processed"] == 4 and replies[-1]["dropped"] == 0
@@ -106,12 +111,7 @@ def test_a_bug_on_one_frame_is_an_error_reply_and_a_fresh_session(make_client, m
         return real(self, image, t)
 
     monkeypatch.setattr(LiveSession, "process", flaky)
-    data = (media / "single_face.jpg").read_bytes()
-    with client.websocket_connect("/v1/live") as ws:
-        replies = []
-        for _ in range(3):
-            ws.send_bytes(data)
-            replies.append(ws.receive_json())
+    replies = _send_frames(client, (media / "single_face.jpg").read_bytes(), 3)
     assert replies[0]["faces"][0]["track_id"] == 0
     assert replies[1]["error"] == "internal error on this frame (logged on the server)"
     assert replies[2]["faces"][0]["track_id"] == 0  # a fresh tracker after the failure

@@ -29,7 +29,6 @@ def teacher(model_ref: str, data_path: Path, out: Path, temperature: float, tta:
     teacher's probabilities + (1 - W) x the one-hot label. Only Training rows are scored, so
     the selection and report splits stay unseen.
     """
-    import numpy as np
 
     from fer_core.data import TeacherTargets, load_dataset, soften
     from fer_models import load
@@ -38,8 +37,7 @@ def teacher(model_ref: str, data_path: Path, out: Path, temperature: float, tta:
     clf = load(model_ref, tta=tta)
     dataset = load_dataset(data_path)
     train = dataset.split("train")
-    probs = np.concatenate([clf.predict_proba(train.images[i:i + batch_size])
-                            for i in range(0, len(train), batch_size)])
+    probs = clf.predict_proba(train.images, batch_size=batch_size)
     targets = TeacherTargets(soften(probs, temperature), train.indices.numpy(), train.labels.numpy(),
                              len(dataset), str(model_ref), temperature)
     targets.save(out)

@@ -83,6 +83,9 @@ def read_teacher(path: str | Path) -> TeacherTargets:
     missing = [k for k in ("probs", "rows", "labels", "dataset_rows", "classes") if k not in fields]
     if missing:
         raise DataError(f"{path}: not a teacher file (missing {', '.join(missing)})")
+    if int(fields.get("format", TEACHER_FORMAT)) > TEACHER_FORMAT:
+        raise DataError(f"{path}: teacher file format {int(fields['format'])} is newer than this fer-core "
+                        f"reads ({TEACHER_FORMAT}); upgrade fer-core")
     if tuple(str(c) for c in fields["classes"]) != CLASSES:
         raise DataError(f"{path}: classes {list(fields['classes'])} are not {list(CLASSES)}")
     probs, rows, labels = fields["probs"], fields["rows"], fields["labels"]
