@@ -246,6 +246,37 @@ def test_evaluate_under_the_ferplus_protocol(trained, fer2013_slice, ferplus_csv
     assert report["excluded"] == test.excluded and report["vote_cross_entropy"] > 0
 
 
+def test_an_eight_class_model_is_scored_on_eight_classes_and_the_mapping(fer2013_slice, ferplus_csv,
+                                                                          tmp_path):
+    import torch
+
+    from fer_core import FERPLUS_CLASSES
+    from fer_core.plugins import get_plugins
+    from fer_core.training import FERPLUS8_PROTOCOL, export_weights
+
+    torch.manual_seed(0)
+    model = get_plugins().get("backbone", "small_cnn").build(num_classes=8, in_chans=1, widths=[8, 16])
+    export_weights(model.state_dict(), tmp_path, {
+        "backbone": "small_cnn", "options": {"widths": [8, 16]}, "num_classes": 8, "in_chans": 1,
+        "classes": list(FERPLUS_CLASSES), "preprocessing": {"crop_size": 40, "tta": "none"}})
+    votes = _votes_of_slice(ferplus_csv, tmp_path / "slice-votes.csv")
+    out_json = tmp_path / "ferplus8.json"
+    result = _invoke("evaluate", tmp_path / "model.safetensors", "--data", fer2013_slice,
+                     "--labels", "ferplus-majority", "--ferplus", votes, "--json", out_json)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(FERPLUS8_PROTOCOL)
+    assert "FER+ test = PrivateTest (report), FER+ protocol, 8 classes**" in result.output
+    assert "FER+ test = PrivateTest (report), FER+ protocol, 7-class mapping**" in result.output
+    report = json.loads(out_json.read_text())["FER+ test = PrivateTest (report)"]
+    assert list(report["per_class"]) == list(FERPLUS_CLASSES) and "contempt" not in report["excluded"]
+    # the rows whose majority is contempt (the confusion matrix's last row) leave the mapping
+    assert report["seven_class"]["n"] == report["n"] - sum(report["confusion"][-1])
+    # FER2013's labels: the contempt output is dropped, the 7 renormalised
+    result = _invoke("evaluate", tmp_path / "model.safetensors", "--data", fer2013_slice)
+    assert result.exit_code == 0, result.output
+    assert "| contempt |" not in result.output and "PrivateTest (report)" in result.output
+
+
 def test_evaluate_ferplus_without_a_vote_file_is_one_error(trained, fer2013_slice):
     result = _invoke("evaluate", trained["a"].path / "model.safetensors", "--data", fer2013_slice,
                      "--labels", "ferplus-majority")

@@ -42,12 +42,13 @@ BAD = {
                                    "'num_classes' is set by the toolkit"]),
     "soft labels without FER+": ({"train": {"soft_labels": True}},
                                  ["[train] soft_labels = true needs [data] labels = 'ferplus-distribution' "
-                                  "or a [data] teacher file "
+                                  "(or 'ferplus8-distribution') or a [data] teacher file "
                                   "(stage 'train'); [data] labels is 'fer2013'"]),
     "pld without vote distributions": (
         {"data": {"path": "no-such-data.csv", "labels": "ferplus-majority", "ferplus": "no-such-votes.csv"},
          "stages": [{"name": "one"}, {"name": "two", "loss": "pld"}]},
-        ["[stages.1] loss = 'pld' needs [data] labels = 'ferplus-distribution' or a [data] teacher file "
+        ["[stages.1] loss = 'pld' needs [data] labels = 'ferplus-distribution' "
+         "(or 'ferplus8-distribution') or a [data] teacher file "
          "(stage 'two'); "
          "it trains on FER+ vote distributions; [data] labels is 'ferplus-majority'"]),
 }

@@ -56,6 +56,6 @@ def test_hard_labels_stay_hard_for_other_losses(synthetic_dataset, one_thread):
 
 def test_pld_without_distributions_in_the_data_is_one_error(synthetic_dataset):
     expected = (r"^\[train\] loss = 'pld' needs \[data\] labels = 'ferplus-distribution' "
-                r"or a \[data\] teacher file$")
+                r"\(or 'ferplus8-distribution'\) or a \[data\] teacher file$")
     with pytest.raises(FerError, match=expected):
         Trainer(_config(loss="pld"), dataset=synthetic_dataset)

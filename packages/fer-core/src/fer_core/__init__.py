@@ -12,7 +12,7 @@ from fer_core._images import IMAGE_EXTENSIONS, MAX_PIXELS, ImageWarning, open_im
 from fer_core._lazy import LazyFactory, lazy, lazy_exports
 from fer_core._registrar import Register
 from fer_core._version import __version__
-from fer_core.classes import CLASSES, NUM_CLASSES, class_index
+from fer_core.classes import CLASSES, FERPLUS_CLASSES, NUM_CLASSES, class_index
 from fer_core.errors import ConfigError, DataError, FerError, PluginError, PluginWarning
 from fer_core.hookspecs import hookimpl
 
@@ -23,6 +23,7 @@ _LAZY = {"EpochContext": "fer_core.sampling", "SamplerStrategy": "fer_core.sampl
 
 __all__ = [
     "CLASSES",
+    "FERPLUS_CLASSES",
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
     "NUM_CLASSES",

@@ -14,6 +14,10 @@ from __future__ import annotations
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(CLASSES)
 
+#: FER+'s eight classes (its ``contempt`` votes kept): the seven of :data:`CLASSES`, in that order,
+#: then ``contempt``, so that an 8-class model's first seven outputs are the 7-class mapping's.
+FERPLUS_CLASSES: tuple[str, ...] = (*CLASSES, "contempt")
+
 # Spellings used by the common sources: Kaggle folders, FER+ vote columns, Hugging Face id2label.
 _ALIASES = {
     "anger": "angry",

@@ -39,7 +39,8 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     path: Path
     ferplus: Path | None = None
-    labels: Literal["fer2013", "ferplus-majority", "ferplus-distribution"] = "fer2013"
+    labels: Literal["fer2013", "ferplus-majority", "ferplus-distribution",
+                    "ferplus8-majority", "ferplus8-distribution"] = "fer2013"
     subset_per_class: int | None = Field(default=None, ge=1)
     eval_limit: int | None = Field(default=None, ge=1, description="evaluate on the first N of each split")
     resize: bool = False

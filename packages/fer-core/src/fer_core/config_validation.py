@@ -26,6 +26,7 @@ from typing import Any
 
 from fer_core._layout import BEST_CHECKPOINT, WEIGHTS_NAME
 from fer_core.config import ExperimentConfig, Stage
+from fer_core.data._labels import SOFT_LABEL_SOURCES
 from fer_core.errors import ConfigError
 from fer_core.plugins import PluginSet, get_plugins
 
@@ -66,14 +67,14 @@ def validate_config(
             _check_choice(add, plugins, kind, getattr(stage.train, name_field),
                           getattr(stage.train, options_field), f"[{section}] {name_field}",
                           f"[{section}] {options_field}", stage.name)
-        if (data_from_config and stage.train.soft_labels and cfg.data.labels != "ferplus-distribution"
+        if (data_from_config and stage.train.soft_labels and cfg.data.labels not in SOFT_LABEL_SOURCES
                 and cfg.data.teacher is None):
             section = f"stages.{stage.index}" if "soft_labels" in raw else "train"
             add(f"[{section}] soft_labels = true", SOFT_SOURCES,
                 stage.name, f"[data] labels is {cfg.data.labels!r}")
         loss = plugins.registry("loss").get(stage.train.loss)
         if (data_from_config and loss is not None and needs_soft_labels(loss.factory)
-                and cfg.data.labels != "ferplus-distribution" and cfg.data.teacher is None):
+                and cfg.data.labels not in SOFT_LABEL_SOURCES and cfg.data.teacher is None):
             section = f"stages.{stage.index}" if "loss" in raw else "train"
             add(f"[{section}] loss = {stage.train.loss!r}", SOFT_SOURCES,
                 stage.name, f"it trains on FER+ vote distributions; [data] labels is {cfg.data.labels!r}")
@@ -99,7 +100,8 @@ def validate_config(
 
 
 #: What training on soft targets needs, in every message that says it is missing.
-SOFT_SOURCES = "needs [data] labels = 'ferplus-distribution' or a [data] teacher file"
+SOFT_SOURCES = ("needs [data] labels = 'ferplus-distribution' (or 'ferplus8-distribution') "
+                "or a [data] teacher file")
 
 
 def needs_soft_labels(loss_factory: Any) -> bool:

@@ -48,9 +48,10 @@ def after_epoch(trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
     for key in ("accuracy", "macro_f1", "ece"):
         if metrics["select"].get(key) is not None:
             w.add_scalar(f"select/{key}", metrics["select"][key], step)
-    for name, f1 in zip(CLASSES, metrics["select"]["per_class_f1"], strict=True):
+    classes = tuple(metrics.get("classes") or CLASSES)
+    for name, f1 in zip(classes, metrics["select"]["per_class_f1"], strict=True):
         w.add_scalar(f"select_f1/{name}", f1, step)
-    for name, share in zip(CLASSES, metrics.get("class_share") or [], strict=False):
+    for name, share in zip(classes, metrics.get("class_share") or [], strict=False):
         w.add_scalar(f"sampling_share/{name}", share, step)
     w.flush()
 

@@ -27,7 +27,13 @@ if TYPE_CHECKING:  # what __getattr__ hands out, as type checkers and IDEs shoul
         read_image_folder,
         read_image_folder_arrays,
     )
-    from fer_core.data._labels import FER2013_ROLES, LABEL_SOURCES, ROLES
+    from fer_core.data._labels import (
+        FER2013_ROLES,
+        LABEL_SOURCES,
+        ROLES,
+        SOFT_LABEL_SOURCES,
+        label_classes,
+    )
     from fer_core.data._load import load_arrays, load_dataset
     from fer_core.data._report import DataReport, data_report, format_report
     from fer_core.data._teacher import TeacherTargets, apply_teacher, read_teacher, soften
@@ -50,6 +56,8 @@ _LAZY = {
     "read_image_folder": "fer_core.data._folder",
     "read_image_folder_arrays": "fer_core.data._folder",
     "LABEL_SOURCES": "fer_core.data._labels",
+    "SOFT_LABEL_SOURCES": "fer_core.data._labels",
+    "label_classes": "fer_core.data._labels",
     "load_arrays": "fer_core.data._load",
     "load_dataset": "fer_core.data._load",
     "DataReport": "fer_core.data._report",
@@ -67,6 +75,7 @@ __all__ = [
     "LABEL_SOURCES",
     "MAX_PIXELS",
     "ROLES",
+    "SOFT_LABEL_SOURCES",
     "DataReport",
     "DatasetArrays",
     "FerDataset",
@@ -78,6 +87,7 @@ __all__ = [
     "cache_dir",
     "data_report",
     "format_report",
+    "label_classes",
     "load_arrays",
     "load_dataset",
     "load_image",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from fer_core.classes import CLASSES, NUM_CLASSES
+from fer_core.classes import CLASSES
 from fer_core.data._labels import FER2013_ROLES, ROLES, role_of
 from fer_core.errors import DataError
 
@@ -24,14 +24,15 @@ class Split:
     images: torch.Tensor  # uint8 [n, 1, 48, 48]
     labels: torch.Tensor  # int64 [n], canonical class order
     indices: torch.Tensor  # int64 [n], row numbers in the parent dataset
-    soft_labels: torch.Tensor | None = None  # float [n, 7] (FER+ vote distribution)
+    soft_labels: torch.Tensor | None = None  # float [n, classes] (FER+ vote distribution)
+    classes: tuple[str, ...] = CLASSES
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def class_counts(self) -> torch.Tensor:
-        """Number of examples per class, ``[7]``."""
-        return torch.bincount(self.labels, minlength=NUM_CLASSES)
+        """Number of examples per class, ``[len(classes)]``."""
+        return torch.bincount(self.labels, minlength=len(self.classes))
 
 
 @dataclass
@@ -80,7 +81,7 @@ class FerDataset:
         if len(idx) == 0 and not allow_empty:
             raise DataError(f"{self.source}: split {name!r} ({self.role_of(name)}) is empty")
         soft = self.soft_labels[idx] if self.soft_labels is not None else None
-        return Split(name, self.role_of(name), self.images[idx], self.labels[idx], idx, soft)
+        return Split(name, self.role_of(name), self.images[idx], self.labels[idx], idx, soft, self.classes)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles and bool((self.split_ids == self.split_names.index(self.roles[role])).any())
@@ -107,7 +108,7 @@ class FerDataset:
         rng = np.random.default_rng(seed)
         keep = []
         labels = split.labels.numpy()
-        for c in range(NUM_CLASSES):
+        for c in range(len(self.classes)):
             rows = split.indices.numpy()[labels == c]
             if len(rows) > per_class:
                 rows = np.sort(rng.choice(rows, size=per_class, replace=False))

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-#: ``[data] labels``: the dataset's own labels, or FER+ votes (majority class or distribution).
-LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-distribution")
+from fer_core.classes import CLASSES, FERPLUS_CLASSES
+
+#: ``[data] labels``: the dataset's own labels, or FER+ votes (majority class or distribution),
+#: on the 7 classes (``ferplus-``) or on FER+'s 8 with contempt (``ferplus8-``).
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-distribution",
+                 "ferplus8-majority", "ferplus8-distribution")
+
+#: the label sources that carry a vote distribution (``soft_labels``) for every row
+SOFT_LABEL_SOURCES = ("ferplus-distribution", "ferplus8-distribution")
+
+
+
+def label_classes(labels: str) -> tuple[str, ...]:
+    """The class set a label source gives: FER+'s 8 for ``ferplus8-``, else the canonical 7."""
+    return FERPLUS_CLASSES if labels.startswith("ferplus8-") else CLASSES
+
 
 #: The roles a split plays under the toolkit's protocol: fit on ``train``, choose (early
 #: stopping, best checkpoint, ensemble weights) on ``select``, report once on ``report``.
@@ -19,4 +33,4 @@ def role_of(roles: dict[str, str], split_name: str) -> str | None:
     return next((role for role, name in roles.items() if name == split_name), None)
 
 
-__all__ = ["FER2013_ROLES", "LABEL_SOURCES", "ROLES", "role_of"]
+__all__ = ["FER2013_ROLES", "LABEL_SOURCES", "ROLES", "SOFT_LABEL_SOURCES", "label_classes", "role_of"]

@@ -49,7 +49,8 @@ def load_dataset(
     """Load FER2013 from a CSV file or an image folder, decoded once and cached.
 
     ``labels`` picks the label source: the dataset's own (``fer2013``) or FER+ votes from
-    ``ferplus`` (``ferplus-majority`` / ``ferplus-distribution``; CSV form only).
+    ``ferplus`` (``ferplus-majority`` / ``ferplus-distribution``; CSV form only), on the 7 classes
+    or, with ``ferplus8-``, on FER+'s 8 (contempt kept, :data:`~fer_core.classes.FERPLUS_CLASSES`).
     ``subset_per_class`` keeps a seeded subset of at most that many training images per class.
     ``teacher`` (a file from ``fercli teacher``) sets ``soft_labels`` for distillation:
     ``teacher_weight`` x the teacher's probabilities + the rest on the one-hot label
@@ -79,7 +80,8 @@ def load_dataset(
 
         ds = apply_teacher(ds, read_teacher(teacher), teacher_weight)
     if labels != "fer2013" and ferplus is not None:  # (None raised above)
-        ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.removeprefix("ferplus-"))
+        source, mode = labels.split("-", 1)
+        ds = apply_ferplus(ds, read_ferplus_votes(ferplus), mode, contempt=source == "ferplus8")
     if subset_per_class is not None:
         ds = ds.subset(subset_per_class, seed=seed)
     return ds

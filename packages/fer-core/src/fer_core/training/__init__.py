@@ -19,8 +19,10 @@ from fer_core.training._checkpoint import (
 from fer_core.training._device import resolve_device
 from fer_core.training._evaluate import (
     classification_metrics,
+    drop_contempt,
     evaluate,
     expected_calibration_error,
+    match_classes,
     predict_proba,
 )
 from fer_core.training._experiment import (
@@ -31,6 +33,7 @@ from fer_core.training._experiment import (
     run_experiment,
 )
 from fer_core.training._ferplus_protocol import (
+    FERPLUS8_PROTOCOL,
     FERPLUS_PROTOCOL,
     FerPlusTestSet,
     evaluate_ferplus,
@@ -46,6 +49,7 @@ from fer_core.training._transforms import to_model_input
 from fer_core.training._types import PROTOCOL, TrainerControl, TrainResult
 
 __all__ = [
+    "FERPLUS8_PROTOCOL",
     "FERPLUS_PROTOCOL",
     "PROTOCOL",
     "WEIGHTS_CONFIG",
@@ -67,6 +71,7 @@ __all__ = [
     "check_sha256",
     "classification_metrics",
     "draw_epoch",
+    "drop_contempt",
     "eval_views",
     "evaluate",
     "evaluate_ferplus",
@@ -81,6 +86,7 @@ __all__ = [
     "load_experiment_data",
     "load_trained_model",
     "load_weights",
+    "match_classes",
     "model_weights_from",
     "newest_intact_checkpoint",
     "param_groups",

@@ -15,7 +15,6 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from fer_core.classes import NUM_CLASSES
 from fer_core.data import Split
 from fer_core.errors import FerError
 from fer_core.sampling import EpochContext, draw_epoch, example_weights
@@ -36,7 +35,7 @@ def start_epoch(trainer: Trainer) -> None:
     context = EpochContext(trainer.epoch, train.class_counts(), train.labels, tuple(trainer.history))
     weights = example_weights(trainer.strategy, context, trainer.tc.strategy)
     trainer.epoch_order = draw_epoch(weights, trainer.order_gen)
-    per_class = torch.zeros(NUM_CLASSES, dtype=torch.float64).index_add_(0, train.labels, weights)
+    per_class = torch.zeros(len(train.classes), dtype=torch.float64).index_add_(0, train.labels, weights)
     share = (per_class / per_class.sum()).tolist()
     trainer.epoch_info = {
         "class_share": share,
@@ -155,7 +154,7 @@ def evaluate_split(trainer: Trainer, role: str, split: Split) -> dict[str, Any]:
     tc = trainer.tc
     metrics = evaluate(trainer.eval_model, split.images, split.labels, batch_size=tc.eval_batch_size,
                        device=trainer.device, crop_size=tc.augment.crop_size, tta=tc.tta,
-                       channels_last=tc.channels_last)
+                       channels_last=tc.channels_last, classes=split.classes)
     trainer._hook("after_evaluation", split=role, metrics=metrics)
     return metrics
 
@@ -173,7 +172,7 @@ def end_epoch(trainer: Trainer, seconds: float) -> None:
         "train_loss": trainer.epoch_loss[0] / max(trainer.epoch_loss[1], 1),
         "lr": trainer.optimizer.param_groups[0]["lr"],
         "select": {k: select[k] for k in ("accuracy", "macro_f1", "per_class_f1", "ece")},
-        **trainer.epoch_info, "seconds": seconds,
+        "classes": list(trainer.classes), **trainer.epoch_info, "seconds": seconds,
     }
     trainer.history.append(row)
     trainer.schedule.after_epoch(metric)

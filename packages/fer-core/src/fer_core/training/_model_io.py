@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from fer_core.classes import NUM_CLASSES
+from fer_core.data._labels import label_classes
 from fer_core.plugins import PluginSet, get_plugins
 from fer_core.training._checkpoint import (
     WEIGHTS_CONFIG,
@@ -39,7 +40,9 @@ def load_trained_model(
         weights = state["ema"] if state.get("ema") is not None else state["model"]
         check_finite_weights(weights, path)
         try:
+            classes = label_classes(str((cfg.get("data") or {}).get("labels", "fer2013")))
             wcfg = {"backbone": cfg["model"]["backbone"], "options": cfg["model"].get("options", {}),
+                    "num_classes": len(classes), "classes": list(classes),
                     "preprocessing": _preprocessing(cfg, state.get("stage"))}
         except (KeyError, TypeError) as exc:
             raise CheckpointError(f"{path}: its run config lacks {first_line(exc)}") from None

@@ -20,13 +20,19 @@ def _rows(result: TrainResult) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
+def class_names(metrics: dict[str, Any]) -> tuple[str, ...]:
+    """The classes ``metrics`` (of :func:`~fer_core.training.classification_metrics`) were scored on."""
+    return tuple(metrics.get("per_class") or CLASSES)
+
+
 def format_result(result: TrainResult) -> str:
     """A markdown table: one row per evaluated split, accuracy, macro-F1 and per-class F1."""
-    head = "| split | n | accuracy | macro-F1 | ECE | " + " | ".join(CLASSES) + " |"
+    classes = class_names(result.select)
+    head = "| split | n | accuracy | macro-F1 | ECE | " + " | ".join(classes) + " |"
     tta = (result.report or result.select).get("tta", "none")
     best = f"best epoch {result.best_epoch}" if result.best_epoch is not None else "no epoch finished"
     lines = [f"Protocol: {result.protocol}. TTA: {tta}; {best}.", "", head,
-             "|" + "---|" * (5 + len(CLASSES))]
+             "|" + "---|" * (5 + len(classes))]
     for name, m in _rows(result):
         f1 = " | ".join(f"{v:.3f}" for v in m["per_class_f1"])
         ece = f"{m['ece']:.3f}" if "ece" in m else "-"
@@ -49,7 +55,8 @@ def per_class_table(metrics: dict[str, Any], title: str) -> str:
     return "\n".join(lines)
 
 
-def plot_confusion(confusion: list[list[int]], path: Path, title: str) -> None:
+def plot_confusion(confusion: list[list[int]], path: Path, title: str,
+                   classes: tuple[str, ...] = CLASSES) -> None:
     """Row-normalised confusion matrix (rows = true class) as a PNG, counts in the cells."""
     import matplotlib
 
@@ -61,13 +68,13 @@ def plot_confusion(confusion: list[list[int]], path: Path, title: str) -> None:
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=110)
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(CLASSES)), CLASSES, rotation=45, ha="right")
-    ax.set_yticks(range(len(CLASSES)), CLASSES)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=10)
-    for i in range(len(CLASSES)):
-        for j in range(len(CLASSES)):
+    for i in range(len(classes)):
+        for j in range(len(classes)):
             ax.text(j, i, f"{counts[i, j]}", ha="center", va="center", fontsize=7,
                     color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of true class")
@@ -88,6 +95,6 @@ def write_report(run: RunDir, result: TrainResult) -> None:
     for (name, metrics), slug in zip(_rows(result), ("select", "report", "combined"), strict=False):
         md += [per_class_table(metrics, name), ""]
         png = run.path / f"confusion_{slug}.png"
-        plot_confusion(metrics["confusion"], png, f"{run.path.name}: {name}")
+        plot_confusion(metrics["confusion"], png, f"{run.path.name}: {name}", class_names(metrics))
         md += [f"![confusion matrix, {name}]({png.name})", ""]
     atomic_write_text(run.path / "report.md", "\n".join(md))

@@ -111,13 +111,14 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("accuracy", "macro_f1"):
         if key in sel:
             flat[f"select_{key}"] = sel[key]
-    for name, f1 in zip(CLASSES, sel.get("per_class_f1", []), strict=False):
+    classes = tuple(row.get("classes") or CLASSES)  # FER+'s 8 with ferplus8- labels
+    for name, f1 in zip(classes, sel.get("per_class_f1", []), strict=False):
         flat[f"f1_{name}"] = f1
     # the same columns every epoch, so a value first seen in a later epoch is not dropped
-    weights = row.get("class_weights") or [None] * len(CLASSES)
-    for name, w in zip(CLASSES, weights, strict=False):
+    weights = row.get("class_weights") or [None] * len(classes)
+    for name, w in zip(classes, weights, strict=False):
         flat[f"weight_{name}"] = "" if w is None else w
-    for name, share in zip(CLASSES, row.get("class_share") or [None] * len(CLASSES), strict=False):
+    for name, share in zip(classes, row.get("class_share") or [None] * len(classes), strict=False):
         flat[f"share_{name}"] = "" if share is None else share
     flat["focus"] = " ".join(row.get("focus") or [])
     return flat

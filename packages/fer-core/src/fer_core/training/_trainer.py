@@ -18,7 +18,6 @@ from typing import Any
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from fer_core.classes import CLASSES, NUM_CLASSES
 from fer_core.config import ExperimentConfig, Stage
 from fer_core.config_validation import SOFT_SOURCES, needs_soft_labels, validate_config
 from fer_core.data import FerDataset, Split
@@ -70,7 +69,8 @@ def _limit(split: Split, n: int | None) -> Split:
     if n is None or len(split) <= n:
         return split
     soft = split.soft_labels[:n] if split.soft_labels is not None else None
-    return Split(split.name, split.role, split.images[:n], split.labels[:n], split.indices[:n], soft)
+    return Split(split.name, split.role, split.images[:n], split.labels[:n], split.indices[:n], soft,
+                 split.classes)
 
 
 class Trainer:
@@ -134,7 +134,9 @@ class Trainer:
         backbone = self.plugins.get("backbone", config.model.backbone)
         options = (trained_options(config.model.options, backbone.factory) if weights_follow
                    else config.model.options)
-        self.model = backbone.build_with({"num_classes": NUM_CLASSES, "in_chans": 1, **options},
+        #: the class set of the labels (7, or FER+'s 8 with ``ferplus8-`` labels): the head's size
+        self.classes = self.dataset.classes
+        self.model = backbone.build_with({"num_classes": len(self.classes), "in_chans": 1, **options},
                                          input_size=tc.augment.crop_size or DEFAULT_INPUT_SIZE)
         self.parent = parent
         if init_from is not None:
@@ -153,7 +155,7 @@ class Trainer:
 
         self.strategy = self.plugins.get("sampler_strategy", tc.strategy).build(**tc.strategy_options)
         self.loss_fn = loss_entry.build(**tc.loss_options)
-        self.augment = BatchAugment(tc.augment, NUM_CLASSES)
+        self.augment = BatchAugment(tc.augment, len(self.classes))
         self.optimizer = build_optimizer(self.model, tc)
         per_rank = math.ceil(len(self.train_split) / self.dist.world)
         self.steps_per_epoch = math.ceil(per_rank / (tc.batch_size * tc.grad_accum))
@@ -275,7 +277,8 @@ class Trainer:
             both = Split("Public+Private", None,
                          torch.cat([self.select_split.images, self.report_split.images]),
                          torch.cat([self.select_split.labels, self.report_split.labels]),
-                         torch.cat([self.select_split.indices, self.report_split.indices]))
+                         torch.cat([self.select_split.indices, self.report_split.indices]),
+                         classes=self.select_split.classes)
             combined = evaluate_split(self, "combined", both)
         result = TrainResult(self.step, len(self.history), seconds, self.best["epoch"], select, report,
                              combined, self.history, self.run.path if self.run else None)
@@ -288,9 +291,9 @@ class Trainer:
         return {
             "backbone": self.config.model.backbone,
             "options": self.config.model.options,
-            "num_classes": NUM_CLASSES,
+            "num_classes": len(self.classes),
             "in_chans": 1,
-            "classes": list(CLASSES),
+            "classes": list(self.classes),
             "preprocessing": {"size": 48, "gray": True, "scale": 1 / 255, "mean": MEAN, "std": STD,
                               "crop_size": self.tc.augment.crop_size, "tta": self.tc.tta},
             "experiment": self.config.name,
