@@ -9,7 +9,15 @@ from test_ferplus_protocol import ROWS, dataset_like, vote_file  # the made-up F
 
 from fer_core import CLASSES, FERPLUS_CLASSES
 from fer_core.config import ExperimentConfig
-from fer_core.data import FerDataset, apply_ferplus, label_classes, load_dataset, read_ferplus_votes
+from fer_core.data import (
+    FerDataset,
+    apply_ferplus,
+    data_report,
+    format_report,
+    label_classes,
+    load_dataset,
+    read_ferplus_votes,
+)
 from fer_core.training import (
     Trainer,
     classification_metrics,
@@ -52,6 +60,8 @@ def test_apply_ferplus_with_contempt_says_its_classes(made_up):
     seven = apply_ferplus(ds, votes, "majority")
     assert eight.classes == FERPLUS_CLASSES and seven.classes == CLASSES
     assert len(eight) == len(seven) + 1 and CONTEMPT in eight.labels.tolist()
+    header = next(line for line in format_report(data_report(eight)).splitlines() if line.startswith("split"))
+    assert header.split()[-2:] == ["contempt", "max/min"]
     split = eight.split("report")
     assert split.classes == FERPLUS_CLASSES and split.class_counts().shape == (8,)
     soft = apply_ferplus(ds, votes, "distribution", contempt=True)

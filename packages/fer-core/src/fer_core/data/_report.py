@@ -76,9 +76,10 @@ def data_report(ds: FerDataset | DatasetArrays) -> DataReport:
     """
     labels = _numpy(ds.labels)
     split_ids = _numpy(ds.split_ids)
+    classes = tuple(getattr(ds, "classes", CLASSES))  # FER+'s 8 for ferplus8- labels
     splits = [
         SplitCounts(name, ds.role_of(name),
-                    np.bincount(labels[split_ids == k], minlength=len(CLASSES)).tolist())
+                    np.bincount(labels[split_ids == k], minlength=len(classes)).tolist())
         for k, name in enumerate(ds.split_names)
     ]
     images = _numpy(ds.images)
@@ -108,7 +109,7 @@ def data_report(ds: FerDataset | DatasetArrays) -> DataReport:
             dup.test_rows_in_train[test_name] = int(train_groups[group[rows]].sum())
             test_groups[group[rows]] = True
         dup.cross_split_groups = int((train_groups & test_groups).sum())
-    return DataReport(ds.source, list(CLASSES), splits, dup)
+    return DataReport(ds.source, list(classes), splits, dup)
 
 
 def format_report(report: DataReport) -> str:
