@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fer_core.classes import FERPLUS_CLASSES
 from fer_core.data._arrays import DatasetArrays
 from fer_core.data._cache import cached
 from fer_core.data._fer2013_csv import read_fer2013_arrays
 from fer_core.data._folder import read_image_folder_arrays
-from fer_core.data._labels import LABEL_SOURCES
+from fer_core.data._labels import LABEL_SOURCES, label_classes
 from fer_core.errors import DataError
 
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def load_dataset(
 
         ds = apply_teacher(ds, read_teacher(teacher), teacher_weight)
     if labels != "fer2013" and ferplus is not None:  # (None raised above)
-        source, mode = labels.split("-", 1)
-        ds = apply_ferplus(ds, read_ferplus_votes(ferplus), mode, contempt=source == "ferplus8")
+        ds = apply_ferplus(ds, read_ferplus_votes(ferplus), labels.split("-", 1)[1],
+                           contempt=label_classes(labels) == FERPLUS_CLASSES)
     if subset_per_class is not None:
         ds = ds.subset(subset_per_class, seed=seed)
     return ds
