@@ -27,6 +27,7 @@ from fer_core.training import (
     ferplus_test_set,
     load_trained_model,
     match_classes,
+    model_weights_from,
 )
 
 CONTEMPT = FERPLUS_CLASSES.index("contempt")
@@ -149,3 +150,36 @@ def test_load_dataset_ferplus8(fer2013_csv, ferplus_csv):
     assert ds.classes == FERPLUS_CLASSES
     counts = ds.split("train").class_counts()
     assert counts.shape == (8,) and counts[CONTEMPT] > 0
+
+
+def test_a_seven_class_model_warm_starts_an_eight_class_run(synthetic_dataset, one_thread, tmp_path):
+    """--init across class sets: the 7 head rows are copied by name, contempt's row stays fresh,
+    every other tensor is loaded as it is; and back from 8 to 7 the contempt row is dropped."""
+    base = {"name": "seven", "data": {"path": "unused"}, "device": "cpu",
+            "model": {"options": {"widths": [8, 16]}},
+            "train": {"epochs": 1, "max_steps": 2, "batch_size": 32, "lr": 3e-3}}
+    seven = Trainer(ExperimentConfig.from_dict(base), dataset=synthetic_dataset, run_root=tmp_path).fit()
+    seven_weights, _ = load_trained_model(seven.run_dir)
+    logs: list[str] = []
+    eight_data = {"path": "unused", "labels": "ferplus8-majority", "ferplus": "unused"}
+    eight_cfg = ExperimentConfig.from_dict({**base, "name": "eight", "data": eight_data})
+    eight = Trainer(eight_cfg, dataset=_eight_class_dataset(synthetic_dataset), run_root=tmp_path,
+                    init_from=seven.run_dir / "model.safetensors", log=logs.append)
+    start = eight.model.state_dict()
+    old = seven_weights.state_dict()
+    heads = [k for k in old if old[k].shape != start[k].shape]
+    assert heads and all(start[k].shape[0] == 8 and old[k].shape[0] == 7 for k in heads)
+    for k in heads:
+        torch.testing.assert_close(start[k][:7], old[k])
+        assert not torch.equal(start[k][7], torch.zeros_like(start[k][7])) or k.endswith("bias")
+    for k in set(old) - set(heads):
+        torch.testing.assert_close(start[k], old[k])
+    assert any("from 7 to 8 classes (new, freshly initialised: contempt; dropped: none)" in m for m in logs)
+
+    result = eight.fit()
+    back = Trainer(ExperimentConfig.from_dict({**base, "name": "back"}), dataset=synthetic_dataset,
+                   run_root=tmp_path, init_from=result.run_dir, log=logs.append)
+    read, _ = model_weights_from(result.run_dir)  # what --init reads from a run folder
+    for k in heads:
+        torch.testing.assert_close(back.model.state_dict()[k], read[k][:7])
+    assert any("from 8 to 7 classes (new, freshly initialised: none; dropped: contempt)" in m for m in logs)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from fer_core.classes import NUM_CLASSES
+from fer_core.classes import CLASSES, NUM_CLASSES
 from fer_core.data._labels import label_classes
 from fer_core.plugins import PluginSet, get_plugins
 from fer_core.training._checkpoint import (
@@ -61,6 +61,20 @@ def load_trained_model(
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{path}: weights do not fit {wcfg['backbone']}: {first_line(exc)}") from None
     return model.eval(), wcfg
+
+
+def weights_classes(ref: str | Path) -> tuple[str, ...]:
+    """The class names, in output order, of the weights a warm start reads (as ``model_weights_from``
+    finds them: a run folder's best checkpoint, else its safetensors)."""
+    path = Path(ref)
+    if path.is_dir():
+        best = path / "checkpoints" / "best.pt"
+        path = best if best.is_file() else path / WEIGHTS_NAME
+    if path.suffix == ".pt":
+        cfg = load_checkpoint(path).get("config") or {}
+        return label_classes(str((cfg.get("data") or {}).get("labels", "fer2013")))
+    classes = load_weights(path)[1].get("classes")
+    return tuple(classes) if isinstance(classes, list) else CLASSES
 
 
 def _preprocessing(cfg: dict[str, Any], stage: str | None) -> dict[str, Any]:

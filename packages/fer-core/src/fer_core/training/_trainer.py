@@ -28,6 +28,7 @@ from fer_core.training._checkpoint import CheckpointError, export_weights, load_
 from fer_core.training._checkpointing import resume_from, write_checkpoint
 from fer_core.training._device import resolve_device
 from fer_core.training._distributed import DistInfo, barrier, init_distributed
+from fer_core.training._head import fit_head
 from fer_core.training._loop import (
     end_epoch,
     epoch_micro_batches,
@@ -37,7 +38,7 @@ from fer_core.training._loop import (
     run_batches,
     start_epoch,
 )
-from fer_core.training._model_io import trained_options
+from fer_core.training._model_io import trained_options, weights_classes
 from fer_core.training._optim import build_optimizer, build_schedule
 from fer_core.training._results import write_report
 from fer_core.training._runs import RunDir
@@ -141,7 +142,7 @@ class Trainer:
         self.parent = parent
         if init_from is not None:
             weights, sha = model_weights_from(Path(init_from))
-            self._load_model_weights(weights, init_from)
+            self._load_model_weights(self._fit_head(weights, Path(init_from)), init_from)
             self.parent = {**(parent or {}), "checkpoint": str(init_from), "sha256": sha}
         self.model.to(self.device)
         if tc.channels_last:
@@ -205,6 +206,21 @@ class Trainer:
                 f"{source}: weights do not fit backbone {self.config.model.backbone!r} with options "
                 f"{self.config.model.options}: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _fit_head(self, weights: dict[str, torch.Tensor], source: Path) -> dict[str, torch.Tensor]:
+        """Init weights of another class set (7 -> FER+'s 8, say): the head's rows mapped by name."""
+        state = self.model.state_dict()
+        if all(state.get(k) is None or state[k].shape == v.shape for k, v in weights.items()):
+            return weights
+        old = weights_classes(source)
+        fitted, keys = fit_head(weights, state, old, self.classes)
+        if keys:
+            new = [c for c in self.classes if c not in old]
+            dropped = [c for c in old if c not in self.classes]
+            self.log(f"init: {', '.join(keys)} mapped from {len(old)} to {len(self.classes)} classes "
+                     f"(new, freshly initialised: {', '.join(new) or 'none'}; dropped: "
+                     f"{', '.join(dropped) or 'none'})")
+        return fitted
 
     @property
     def eval_model(self) -> torch.nn.Module:
