@@ -122,3 +122,30 @@ def test_compare_ensembles_chooses_on_publictest_only(tiny_runs, fer2013_slice):
     searched = next(r for r in result.rows if r["method"] == "weighted" and r["weights"] is not None)
     assert searched["select"] == pytest.approx(best_acc)
     assert "Protocol:" in result.markdown() and "PrivateTest (report)" in result.markdown()
+
+
+class _FixedMember:
+    """A member that answers fixed probabilities on its own class list."""
+
+    def __init__(self, classes: tuple[str, ...], probs: np.ndarray) -> None:
+        self.classes, self._probs, self.source, self.tta, self.name, self.size = (
+            classes, probs, f"fixed-{len(classes)}", "none", "fixed", 48)
+
+    def predict_proba(self, faces, **kwargs):
+        return self._probs[: len(faces)]
+
+    def gmacs(self) -> float:
+        return 0.0
+
+
+def test_an_eight_class_member_takes_part_on_the_seven():
+    from fer_core import CLASSES, FERPLUS_CLASSES
+
+    eight = np.array([[0.1, 0.0, 0.0, 0.1, 0.0, 0.0, 0.3, 0.5]])  # contempt 0.5: 7 renormalised
+    ens = Ensemble([_FixedMember(CLASSES, np.full((1, 7), 1 / 7)), _FixedMember(FERPLUS_CLASSES, eight)],
+                   [0.5, 0.5])
+    seven = np.array([0.2, 0.0, 0.0, 0.2, 0.0, 0.0, 0.6])
+    np.testing.assert_allclose(ens.member_probabilities(np.zeros((1, 48, 48)))[1][0], seven, atol=1e-6)
+    np.testing.assert_allclose(ens.predict_proba(np.zeros((1, 48, 48)))[0], 0.5 / 7 + 0.5 * seven, atol=1e-6)
+    with pytest.raises(ConfigError, match=r"lack some of"):
+        Ensemble([_FixedMember(CLASSES[:6], np.zeros((1, 6)))])

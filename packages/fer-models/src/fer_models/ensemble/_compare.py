@@ -10,6 +10,7 @@ import numpy as np
 
 from fer_core.data import FerDataset
 from fer_core.training import PROTOCOL, classification_metrics
+from fer_models.ensemble._ensemble import member_proba
 from fer_models.ensemble._fusion import METHODS, RRF_K, fuse, search_weights
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ def compare_ensembles(members: Sequence[ClassifierBase], names: Sequence[str], d
     """Each member alone, then weighted average and rank fusion with equal and searched weights."""
     select, report = dataset.split("select"), dataset.split("report")
     labels = {"select": select.labels.numpy(), "report": report.labels.numpy()}
-    probs = {"select": [m.predict_proba(select.images) for m in members],
-             "report": [m.predict_proba(report.images) for m in members]}
+    probs = {"select": [member_proba(m, select.images) for m in members],
+             "report": [member_proba(m, report.images) for m in members]}
     labels["both"] = np.concatenate([labels["select"], labels["report"]])
     probs["both"] = [np.concatenate(pair) for pair in zip(probs["select"], probs["report"], strict=True)]
 

@@ -30,11 +30,29 @@ def _weights_file(ref: Path) -> Path:
     return ref
 
 
+def member_proba(member: ClassifierBase, faces: Any, **kwargs: Any) -> np.ndarray:
+    """A member's probabilities on the 7 :data:`~fer_core.classes.CLASSES`, in their order.
+
+    A member trained on more classes (FER+'s 8, with contempt) has its extra outputs dropped and
+    the 7 renormalised, as the FER+ 7-class mapping does; a member lacking one of the 7 is refused.
+    """
+    classes = tuple(member.classes)
+    missing = [c for c in CLASSES if c not in classes]
+    if missing:
+        raise ConfigError(f"member {member.source}: its classes {list(classes)} lack {missing}")
+    probs = member.predict_proba(faces, **kwargs)
+    if classes == CLASSES:
+        return probs
+    seven = probs[:, [classes.index(c) for c in CLASSES]]
+    return seven / np.clip(seven.sum(axis=1, keepdims=True), 1e-12, None)
+
+
 class Ensemble:
     """Members' probabilities fused by ``method`` (``weighted`` or ``rrf``) with ``weights``.
 
     Takes faces like :class:`~fer_models.inference.Classifier` and returns fused scores
     ``[N, 7]`` (rows sum to 1) in :attr:`classes` order. Its cost is the sum of its members'.
+    Members on FER+'s 8 classes take part on the 7 (:func:`member_proba`).
     """
 
     def __init__(self, members: Sequence[ClassifierBase], weights: Sequence[float] | None = None,
@@ -45,8 +63,9 @@ class Ensemble:
         if method not in METHODS:
             raise ConfigError(f"ensemble method must be one of {list(METHODS)}, got {method!r}")
         for member in members:
-            if tuple(member.classes) != CLASSES:
-                raise ConfigError(f"member {member.source}: classes {member.classes} are not {CLASSES}")
+            if not set(CLASSES) <= set(member.classes):
+                raise ConfigError(f"member {member.source}: its classes {list(member.classes)} lack some "
+                                  f"of {list(CLASSES)}")
         self.members = list(members)
         self.weights = tuple(float(w) for w in (weights or [1.0 / len(members)] * len(members)))
         if len(self.weights) != len(self.members):
@@ -68,8 +87,8 @@ class Ensemble:
         return dict(self._card)
 
     def member_probabilities(self, faces: Any, **kwargs: Any) -> list[np.ndarray]:
-        """Each member's probabilities (each with its own size, crop and TTA)."""
-        return [m.predict_proba(faces, **kwargs) for m in self.members]
+        """Each member's probabilities on the 7 classes (each with its own size, crop and TTA)."""
+        return [member_proba(m, faces, **kwargs) for m in self.members]
 
     def predict_proba(self, faces: Any, **kwargs: Any) -> np.ndarray:
         return fuse(self.member_probabilities(faces, **kwargs), self.weights, self.method, self.k).astype(
