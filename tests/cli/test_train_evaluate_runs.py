@@ -193,6 +193,19 @@ def test_runs_compare(trained):
     assert missing.exit_code == 1 and "no run 'nope'" in missing.output
 
 
+def test_runs_compare_names_contempt_when_a_run_has_it(trained, tmp_path):
+    import shutil
+
+    eight = tmp_path / "eight-run"
+    shutil.copytree(trained["a"].path, eight)
+    report = json.loads((eight / "report.json").read_text())
+    report["report"]["per_class"]["contempt"] = {"precision": 0.5, "recall": 0.25, "f1": 0.3333, "support": 4}
+    (eight / "report.json").write_text(json.dumps(report))
+    result = _invoke("runs", "compare", trained["b"].path, eight, "--root", trained["root"])
+    assert result.exit_code == 0, result.output
+    assert "| F1 contempt | - | 0.3333 |" in result.output.splitlines()
+
+
 def test_evaluate_uses_the_labels_the_run_was_trained_on(trained, fer2013_csv, ferplus_csv, tmp_path):
     import shutil
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fer_core import CLASSES, ConfigError
+from fer_core import CLASSES, FERPLUS_CLASSES, ConfigError
 from fer_temporal import Smoother, TimelineAnalysis, analyze_to_files, inside, safe_stem
 
 
@@ -93,6 +93,31 @@ def test_files_from_a_made_up_stream(tmp_path):
     assert [(s["emotion"], s["start"]) for s in data["segments"]] == [("sad", 0.0), ("happy", 1.5)]
     assert data["transitions"] == [{"from": "sad", "to": "happy", "count": 1}]
     assert result["paths"]["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class EightClass:
+    """A made-up classifier on FER+'s 8 classes: dark crops lean contempt, bright ones happy."""
+
+    classes = FERPLUS_CLASSES
+    size = 48
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        m = crops.reshape(len(crops), -1).mean(1) / 255.0
+        probs = np.full((len(crops), 8), 0.05)
+        probs[:, FERPLUS_CLASSES.index("happy")] += m
+        probs[:, FERPLUS_CLASSES.index("contempt")] += 1 - m
+        return probs / probs.sum(1, keepdims=True)
+
+
+def test_a_timeline_of_an_eight_class_model_names_contempt(tmp_path):
+    frames = [(np.full((32, 32, 3), 20 if i < 10 else 230, np.uint8), i / 10) for i in range(20)]
+    result = analyze_to_files(frames, EightClass(), tmp_path, name="eight", detector="full_frame",
+                              smoother=Smoother("none"), min_length=0.3, cut_threshold=None)
+    data = json.loads(result["paths"]["json"].read_text())
+    assert data["header"]["classes"] == list(FERPLUS_CLASSES)
+    assert [(s["emotion"], s["start"]) for s in data["segments"]] == [("contempt", 0.0), ("happy", 1.0)]
+    header = result["paths"]["csv"].read_text().splitlines()[0].split(",")
+    assert "p_contempt" in header and "d_contempt" in header
 
 
 def test_fercli_analyze_on_the_real_video_with_a_trained_model(media, tiny_runs, tmp_path):

@@ -16,7 +16,8 @@ from fer_core.files import atomic_write
 MAX_POINTS = 2000
 
 #: One colour per emotion, in CLASSES order (angry, disgust, fear, happy, sad, surprise, neutral).
-COLORS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f")
+#: One colour per class in CLASSES order, then contempt (FER+'s 8th class); matplotlib's tab10.
+COLORS = ("#d62728", "#8c564b", "#9467bd", "#2ca02c", "#1f77b4", "#ff7f0e", "#7f7f7f", "#e377c2")
 
 
 def _decimate(values: Any) -> Any:
@@ -62,7 +63,7 @@ def plot_rows(rows: Iterable[dict[str, Any]], segments: Sequence[dict[str, Any]]
         tracks[track] = {k: _decimate(np.frombuffer(v, dtype=np.float64)) for k, v in series.items()}
     n = max(1, len(tracks))
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.6 * n + 0.6), squeeze=False, sharex=True)
-    color = dict(zip(classes, COLORS, strict=False))
+    color = {c: COLORS[i % len(COLORS)] for i, c in enumerate(classes)}
     ordered = sorted(tracks.items(), key=lambda kv: int(kv[0]))
     for ax, (track, series) in zip(axes[:, 0], ordered, strict=False):
         for seg in (s for s in segments if str(s["track_id"]) == track):

@@ -14,6 +14,14 @@ def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
 
 
+def _classes(reports: list[dict]) -> list[str]:
+    """The 7 classes, then any other a report names (FER+'s contempt), in order of appearance."""
+    names = list(CLASSES)
+    for rep in reports:
+        names += [c for c in ((rep.get("report") or {}).get("per_class") or {}) if c not in names]
+    return names
+
+
 @click.group()
 def runs() -> None:
     """List and compare run folders."""
@@ -62,8 +70,9 @@ def compare(refs: tuple[str, ...], root: Path) -> None:
     row("accuracy", lambda r: (r.get("report") or {}).get("accuracy"))
     row("macro-F1", lambda r: (r.get("report") or {}).get("macro_f1"))
     row("ECE", lambda r: (r.get("report") or {}).get("ece"))
-    for k, name in enumerate(CLASSES):
-        row(f"F1 {name}", lambda r, k=k: ((r.get("report") or {}).get("per_class_f1") or [None] * 7)[k])
+    for name in _classes(reports):
+        row(f"F1 {name}",
+            lambda r, c=name: ((r.get("report") or {}).get("per_class") or {}).get(c, {}).get("f1"))
     row("Public+Private accuracy", lambda r: (r.get("combined") or {}).get("accuracy"))
     row("best epoch", lambda r: r.get("best_epoch"))
     row("steps", lambda r: r.get("steps"))

@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const body = document.body;
   const COLORS = { angry: "#e53935", disgust: "#43a047", fear: "#8e24aa", happy: "#fdd835",
-                   sad: "#1e88e5", surprise: "#fb8c00", neutral: "#90a4ae" };
+                   sad: "#1e88e5", surprise: "#fb8c00", neutral: "#90a4ae", contempt: "#f06292" };
   const params = new URLSearchParams(location.search);
   if (params.get("token")) sessionStorage.setItem("fer-token", params.get("token"));
   const token = sessionStorage.getItem("fer-token");
