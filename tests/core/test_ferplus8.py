@@ -183,3 +183,26 @@ def test_a_seven_class_model_warm_starts_an_eight_class_run(synthetic_dataset, o
     for k in heads:
         torch.testing.assert_close(back.model.state_dict()[k], read[k][:7])
     assert any("from 8 to 7 classes (new, freshly initialised: none; dropped: contempt)" in m for m in logs)
+
+
+def test_strategies_and_losses_read_class_names_from_the_labels(synthetic_dataset, one_thread, tmp_path):
+    """On FER+'s 8 classes a class weight can name contempt; the 7-class default refuses it."""
+    from fer_core import ConfigError
+    from fer_core.plugins import get_plugins
+
+    config = ExperimentConfig.from_dict(
+        {"name": "eight-weighted", "device": "cpu", "model": {"options": {"widths": [8, 16]}},
+         "data": {"path": "unused", "labels": "ferplus8-majority", "ferplus": "unused"},
+         "train": {"epochs": 2, "max_steps": 4, "batch_size": 32, "lr": 3e-3,
+                   "strategy": "class_weights", "strategy_options": {"weights": {"contempt": 3}},
+                   "loss": "focal", "loss_options": {"alpha": {"contempt": 2, "disgust": 2}}}})
+    trainer = Trainer(config, dataset=_eight_class_dataset(synthetic_dataset), run_root=tmp_path)
+    assert trainer.strategy.class_weights == [1.0] * 7 + [3.0] and trainer.strategy.focus == ["contempt"]
+    assert trainer.loss_fn.weight.tolist() == [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+    trainer.fit()
+    adaptive = get_plugins().get("sampler_strategy", "adaptive").build_for(FERPLUS_CLASSES, k=8)
+    assert adaptive.k == 8 and len(adaptive.class_weights) == 8
+    with pytest.raises(ConfigError, match="unknown emotion class 'contempt'"):
+        get_plugins().get("loss", "cross_entropy").build_for(CLASSES, class_weights={"contempt": 2})
+    problem = get_plugins().get("loss", "cross_entropy").option_problem({"classes": ["a"]})
+    assert problem is not None and "set by the toolkit" in problem

@@ -20,6 +20,10 @@ DEFAULT_INPUT_SIZE = 48
 #: arguments the toolkit itself passes to a backbone factory (not ``[model] options``)
 BACKBONE_ARGS = ("num_classes", "in_chans")
 
+#: what the toolkit passes to a sampler strategy or loss factory that has a parameter of that name:
+#: the class names of the labels, in output order (the 7, or FER+'s 8 with contempt)
+STAGE_ARGS = ("classes",)
+
 
 def signature_of(factory: Callable[..., Any]) -> inspect.Signature | None:
     """The factory's signature, or ``None`` when Python cannot tell it (some builtins)."""
@@ -36,6 +40,13 @@ def allowed_options(factory: Callable[..., Any], exclude: tuple[str, ...] = ()) 
         return None
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [n for n, p in sig.parameters.items() if p.kind in kinds and n not in exclude]
+
+
+def takes_argument(factory: Callable[..., Any], name: str) -> bool:
+    """Whether ``factory`` has a parameter ``name`` that can be passed by keyword."""
+    sig = signature_of(factory)
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return sig is not None and name in sig.parameters and sig.parameters[name].kind in kinds
 
 
 def option_problem(factory: Callable[..., Any], kwargs: Mapping[str, Any],

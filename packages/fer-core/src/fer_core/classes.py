@@ -11,6 +11,8 @@ by *name*, never by position:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(CLASSES)
 
@@ -31,16 +33,18 @@ _ALIASES = {
 }
 
 
-def class_index(name: str) -> int:
-    """Index in :data:`CLASSES` of a class name, case-insensitive, with common aliases.
+def class_index(name: str, classes: Sequence[str] | None = None) -> int:
+    """Index in ``classes`` (default :data:`CLASSES`) of a class name, case-insensitive, with common
+    aliases ("happiness", "scared", ...).
 
-    Raises ``KeyError`` naming the allowed names when ``name`` is not an emotion we know.
+    Raises ``KeyError`` naming the allowed names when ``name`` is not one of them.
     """
+    names = CLASSES if classes is None else tuple(classes)
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     try:
-        return CLASSES.index(key)
+        return names.index(key)
     except ValueError:
         raise KeyError(
-            f"unknown emotion class {name!r}; expected one of {', '.join(CLASSES)}"
+            f"unknown emotion class {name!r}; expected one of {', '.join(names)}"
         ) from None

@@ -78,7 +78,9 @@ def register_sampler_strategies(register: Register) -> None:
     with ``weights(context) -> torch.Tensor`` (see :class:`fer_core.SamplerStrategy`): before
     each epoch it gets a :class:`fer_core.EpochContext` (epoch, class counts, training labels,
     history of evaluation metrics) and answers the sampling weight of each class (shape
-    ``[num_classes]``) or of each training example (shape ``[num_train]``).
+    ``[num_classes]``) or of each training example (shape ``[num_train]``). A factory with a
+    ``classes`` parameter is also given the labels' class names in output order (the 7 of
+    :data:`fer_core.CLASSES`, or FER+'s 8 with contempt), as a tuple; it is not a config option.
 
     >>> import torch
     >>> from fer_core import hookimpl
@@ -99,7 +101,8 @@ def register_losses(register: Register) -> None:
 
     Call ``register(name, factory, description="")``. ``factory(class_weights=None, **options)``
     returns a callable ``loss(logits, targets)``; ``targets`` are class indices ``[N]`` or soft
-    targets ``[N, num_classes]``.
+    targets ``[N, num_classes]``. As for strategies, a factory with a ``classes`` parameter is
+    given the labels' class names (so ``class_weights`` may name FER+'s contempt).
 
     >>> import torch
     >>> from fer_core import hookimpl

@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -24,10 +24,12 @@ from fer_core import hookspecs
 from fer_core._plugin_build import (
     BACKBONE_ARGS,
     DEFAULT_INPUT_SIZE,
+    STAGE_ARGS,
     allowed_options,
     call_factory,
     check_backbone,
     option_problem,
+    takes_argument,
 )
 from fer_core._plugin_loading import call_impl, describe_plugin, one_line, register_checked, skip, warn
 from fer_core.errors import PluginError
@@ -62,7 +64,9 @@ class Registered:
         return f"{self.kind.replace('_', ' ')} {self.name!r} ({owner})"
 
     def _exclude(self) -> tuple[str, ...]:
-        return BACKBONE_ARGS if self.kind == "backbone" else ()
+        if self.kind == "backbone":
+            return BACKBONE_ARGS
+        return STAGE_ARGS if self.kind in ("sampler_strategy", "loss") else ()
 
     def option_problem(self, options: Mapping[str, Any]) -> str | None:
         """Why ``options`` do not bind to the factory's signature (``None``: they do).
@@ -74,12 +78,18 @@ class Registered:
         clash = sorted(set(options) & set(exclude))
         if clash:
             return f"{', '.join(map(repr, clash))} is set by the toolkit, not an option"
-        extra = {"num_classes": 7, "in_chans": 1} if exclude else {}
+        extra = {"num_classes": 7, "in_chans": 1} if self.kind == "backbone" else {}
         return option_problem(self.factory, {**extra, **options}, exclude)
 
     def allowed_options(self) -> list[str] | None:
         """The option names the factory takes (``None``: any)."""
         return allowed_options(self.factory, self._exclude())
+
+    def build_for(self, classes: Sequence[str], **options: Any) -> Any:
+        """:meth:`build` for labels of ``classes``: passed as ``classes=`` when the factory takes it
+        (a strategy or loss that reads class names: FER+'s 8 classes, not only the 7)."""
+        given = {"classes": tuple(classes)} if takes_argument(self.factory, "classes") else {}
+        return self.build(**given, **options)
 
     def build(self, **kwargs: Any) -> Any:
         """Call the factory with ``kwargs``; errors name the plugin that registered it.

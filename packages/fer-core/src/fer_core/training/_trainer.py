@@ -154,8 +154,9 @@ class Trainer:
             ids = [self.dist.local_rank] if self.device.type == "cuda" else None
             self.train_model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
-        self.strategy = self.plugins.get("sampler_strategy", tc.strategy).build(**tc.strategy_options)
-        self.loss_fn = loss_entry.build(**tc.loss_options)
+        self.strategy = self.plugins.get("sampler_strategy", tc.strategy).build_for(
+            self.classes, **tc.strategy_options)
+        self.loss_fn = loss_entry.build_for(self.classes, **tc.loss_options)
         self.augment = BatchAugment(tc.augment, len(self.classes))
         self.optimizer = build_optimizer(self.model, tc)
         per_rank = math.ceil(len(self.train_split) / self.dist.world)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor, nn
 
+from fer_core.classes import CLASSES
 from fer_models.losses.cross_entropy import ClassWeightsOption, weight_buffer
 from fer_models.losses.functional import soft_cross_entropy
 
@@ -13,14 +16,15 @@ class SoftTargetCrossEntropy(nn.Module):
 
     weight: Tensor | None
 
-    def __init__(self, class_weights: ClassWeightsOption = None):
+    def __init__(self, class_weights: ClassWeightsOption = None, classes: Sequence[str] = CLASSES):
         super().__init__()
-        weight_buffer(self, class_weights, "soft_target_cross_entropy class_weights")
+        weight_buffer(self, class_weights, "soft_target_cross_entropy class_weights", classes)
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         return soft_cross_entropy(logits, targets, weight=self.weight)
 
 
-def soft_target_cross_entropy(class_weights: ClassWeightsOption = None) -> SoftTargetCrossEntropy:
+def soft_target_cross_entropy(class_weights: ClassWeightsOption = None,
+                              classes: Sequence[str] = CLASSES) -> SoftTargetCrossEntropy:
     """Soft-target cross-entropy for MixUp/CutMix mixes (as timm's); accepts class indices too."""
-    return SoftTargetCrossEntropy(class_weights)
+    return SoftTargetCrossEntropy(class_weights, classes)

@@ -14,8 +14,11 @@ for any other loss.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import Tensor, nn
 
+from fer_core.classes import CLASSES
 from fer_core.errors import ConfigError
 from fer_models.losses.cross_entropy import ClassWeightsOption, weight_buffer
 from fer_models.losses.functional import check_label_smoothing, is_soft, soft_cross_entropy
@@ -26,10 +29,11 @@ class VoteCrossEntropy(nn.Module):
 
     weight: Tensor | None
 
-    def __init__(self, class_weights: ClassWeightsOption = None, label_smoothing: float = 0.0):
+    def __init__(self, class_weights: ClassWeightsOption = None, label_smoothing: float = 0.0,
+                 classes: Sequence[str] = CLASSES):
         super().__init__()
         self.label_smoothing = check_label_smoothing(label_smoothing, "pld loss")
-        weight_buffer(self, class_weights, "pld class_weights")
+        weight_buffer(self, class_weights, "pld class_weights", classes)
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         if not is_soft(logits, targets):
@@ -38,9 +42,10 @@ class VoteCrossEntropy(nn.Module):
         return soft_cross_entropy(logits, targets, weight=self.weight, label_smoothing=self.label_smoothing)
 
 
-def pld(class_weights: ClassWeightsOption = None, label_smoothing: float = 0.0) -> VoteCrossEntropy:
+def pld(class_weights: ClassWeightsOption = None, label_smoothing: float = 0.0,
+        classes: Sequence[str] = CLASSES) -> VoteCrossEntropy:
     """Cross-entropy to the FER+ vote distribution (FER+ paper's PLD); needs ferplus-distribution labels."""
-    return VoteCrossEntropy(class_weights, label_smoothing)
+    return VoteCrossEntropy(class_weights, label_smoothing, classes)
 
 
 #: the trainer feeds this loss the vote distributions (fer_core.config_validation.needs_soft_labels)

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from fer_core import CLASSES, NUM_CLASSES, EpochContext
+from fer_core import CLASSES, EpochContext
 from fer_core.errors import ConfigError, PluginError
 from fer_models.strategies.static import inverse_frequency
 
@@ -42,9 +42,9 @@ def _option_error(option: str, value: object, allowed: str) -> ConfigError:
     return ConfigError(f"adaptive strategy: option {option} = {value!r} is not allowed; {allowed}")
 
 
-def _check_k(k: object) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= NUM_CLASSES:
-        raise _option_error("k", k, f"expected an integer from 1 to {NUM_CLASSES}")
+def _check_k(k: object, num_classes: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= num_classes:
+        raise _option_error("k", k, f"expected an integer from 1 to {num_classes}")
     return k
 
 
@@ -114,14 +114,16 @@ class Adaptive:
         boost: Sequence[float] = (3.0, 5.0),
         rule: str = "rank",
         base: str = "uniform",
+        classes: Sequence[str] = CLASSES,
     ):
-        self.k = _check_k(k)
+        self.k = _check_k(k, len(classes))
         self.boost = _check_boost(boost)
         self.rule = _check_choice("rule", rule, RULES)
         self.base = _check_choice("base", base, BASES)
         # What the last weights() call chose, for the trainer's per-epoch log.
         self.focus: list[str] = []
-        self.class_weights: list[float] = [1.0] * NUM_CLASSES
+        self.classes = tuple(classes)
+        self.class_weights: list[float] = [1.0] * len(self.classes)
 
     def multipliers(self, context: EpochContext) -> tuple[list[int], list[float]]:
         """Focus class indices (weakest first) and the per-class multipliers for ``context``."""
@@ -141,7 +143,7 @@ class Adaptive:
 
     def weights(self, context: EpochContext) -> torch.Tensor:
         focus, multipliers = self.multipliers(context)
-        self.focus = [CLASSES[c] for c in focus]
+        self.focus = [self.classes[c] for c in focus]
         self.class_weights = multipliers
         w = torch.tensor(multipliers, dtype=torch.float64)
         if self.base == "balanced":
