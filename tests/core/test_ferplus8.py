@@ -169,9 +169,12 @@ def test_a_seven_class_model_warm_starts_an_eight_class_run(synthetic_dataset, o
     old = seven_weights.state_dict()
     heads = [k for k in old if old[k].shape != start[k].shape]
     assert heads and all(start[k].shape[0] == 8 and old[k].shape[0] == 7 for k in heads)
+    fresh = Trainer(eight_cfg, dataset=_eight_class_dataset(synthetic_dataset),
+                    run_root=tmp_path / "fresh").model.state_dict()  # same seed, no --init
     for k in heads:
         torch.testing.assert_close(start[k][:7], old[k])
-        assert not torch.equal(start[k][7], torch.zeros_like(start[k][7])) or k.endswith("bias")
+        torch.testing.assert_close(start[k][7], fresh[k][7])  # contempt: the fresh init's row
+        assert not torch.equal(start[k][:7], fresh[k][:7])
     for k in set(old) - set(heads):
         torch.testing.assert_close(start[k], old[k])
     assert any("from 7 to 8 classes (new, freshly initialised: contempt; dropped: none)" in m for m in logs)

@@ -147,5 +147,5 @@ def test_an_eight_class_member_takes_part_on_the_seven():
     seven = np.array([0.2, 0.0, 0.0, 0.2, 0.0, 0.0, 0.6])
     np.testing.assert_allclose(ens.member_probabilities(np.zeros((1, 48, 48)))[1][0], seven, atol=1e-6)
     np.testing.assert_allclose(ens.predict_proba(np.zeros((1, 48, 48)))[0], 0.5 / 7 + 0.5 * seven, atol=1e-6)
-    with pytest.raises(ConfigError, match=r"lack some of"):
+    with pytest.raises(ConfigError, match=r"lack \['neutral'\]"):
         Ensemble([_FixedMember(CLASSES[:6], np.zeros((1, 6)))])

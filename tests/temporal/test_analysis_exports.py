@@ -70,13 +70,18 @@ def test_output_names_cannot_leave_the_folder(tmp_path):
         inside(tmp_path, "../escape.csv")
 
 
+def leaning(crops: np.ndarray, classes: tuple[str, ...], bright: str, dark: str, floor: float) -> np.ndarray:
+    """Made-up probabilities on ``classes``: bright crops lean ``bright``, dark ones ``dark``."""
+    m = crops.reshape(len(crops), -1).mean(1) / 255.0
+    probs = np.full((len(crops), len(classes)), floor)
+    probs[:, classes.index(bright)] += m
+    probs[:, classes.index(dark)] += 1 - m
+    return probs / probs.sum(1, keepdims=True)
+
+
 def brightness(crops: np.ndarray) -> np.ndarray:
     """A made-up classifier: brighter crops lean happy."""
-    m = crops.reshape(len(crops), -1).mean(1) / 255.0
-    probs = np.full((len(crops), 7), 0.1)
-    probs[:, CLASSES.index("happy")] += m
-    probs[:, CLASSES.index("sad")] += 1 - m
-    return probs / probs.sum(1, keepdims=True)
+    return leaning(crops, CLASSES, "happy", "sad", 0.1)
 
 
 def test_files_from_a_made_up_stream(tmp_path):
@@ -102,11 +107,7 @@ class EightClass:
     size = 48
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        m = crops.reshape(len(crops), -1).mean(1) / 255.0
-        probs = np.full((len(crops), 8), 0.05)
-        probs[:, FERPLUS_CLASSES.index("happy")] += m
-        probs[:, FERPLUS_CLASSES.index("contempt")] += 1 - m
-        return probs / probs.sum(1, keepdims=True)
+        return leaning(crops, FERPLUS_CLASSES, "happy", "contempt", 0.05)
 
 
 def test_a_timeline_of_an_eight_class_model_names_contempt(tmp_path):

@@ -36,15 +36,21 @@ def member_proba(member: ClassifierBase, faces: Any, **kwargs: Any) -> np.ndarra
     A member trained on more classes (FER+'s 8, with contempt) has its extra outputs dropped and
     the 7 renormalised, as the FER+ 7-class mapping does; a member lacking one of the 7 is refused.
     """
+    columns = seven_columns(member)
+    probs = member.predict_proba(faces, **kwargs)
+    if columns == list(range(len(CLASSES))) and probs.shape[1] == len(CLASSES):
+        return probs
+    seven = probs[:, columns]
+    return seven / np.clip(seven.sum(axis=1, keepdims=True), 1e-12, None)
+
+
+def seven_columns(member: ClassifierBase) -> list[int]:
+    """Where each of the 7 classes sits in ``member``'s outputs; a ConfigError if one is missing."""
     classes = tuple(member.classes)
     missing = [c for c in CLASSES if c not in classes]
     if missing:
         raise ConfigError(f"member {member.source}: its classes {list(classes)} lack {missing}")
-    probs = member.predict_proba(faces, **kwargs)
-    if classes == CLASSES:
-        return probs
-    seven = probs[:, [classes.index(c) for c in CLASSES]]
-    return seven / np.clip(seven.sum(axis=1, keepdims=True), 1e-12, None)
+    return [classes.index(c) for c in CLASSES]
 
 
 class Ensemble:
@@ -63,9 +69,7 @@ class Ensemble:
         if method not in METHODS:
             raise ConfigError(f"ensemble method must be one of {list(METHODS)}, got {method!r}")
         for member in members:
-            if not set(CLASSES) <= set(member.classes):
-                raise ConfigError(f"member {member.source}: its classes {list(member.classes)} lack some "
-                                  f"of {list(CLASSES)}")
+            seven_columns(member)  # refuses a member without the 7, before any face is seen
         self.members = list(members)
         self.weights = tuple(float(w) for w in (weights or [1.0 / len(members)] * len(members)))
         if len(self.weights) != len(self.members):
